@@ -1,0 +1,5 @@
+//! The pure domain of isoscan: protocol messages, the matcher, the target-list reader, the
+//! report writer and the scan-session state. It does no I/O of its own (no files, sockets,
+//! clocks or threads) and must not depend on tokio, AWS, axum or SQLite.
+
+pub mod text;

@@ -1,0 +1,31 @@
+//! The text of a drawing as the matcher reads it: one string per page.
+
+use serde::{Deserialize, Serialize};
+
+/// Text of one page: words separated by spaces, lines (runs of words sharing a baseline and a
+/// writing direction) separated by newlines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageText {
+    pub text: String,
+    /// The page has no usable text layer (no glyphs, or only glyphs that decode to nothing):
+    /// only OCR could read it.
+    pub needs_ocr: bool,
+}
+
+/// Text of a whole drawing, page by page (page 1 first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocText {
+    pub pages: Vec<PageText>,
+}
+
+impl DocText {
+    /// Pages (1-based) that have no usable text layer.
+    pub fn pages_needing_ocr(&self) -> Vec<u32> {
+        self.pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.needs_ocr)
+            .map(|(i, _)| i as u32 + 1)
+            .collect()
+    }
+}
