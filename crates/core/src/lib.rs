@@ -3,3 +3,8 @@
 //! clocks or threads) and must not depend on tokio, AWS, axum or SQLite.
 
 pub mod text;
+pub mod matcher;
+pub mod protocol;
+pub mod report;
+pub mod result;
+pub mod targets;

@@ -61,14 +61,12 @@ impl GState {
 
 pub struct PageResult {
     pub glyphs: Vec<Glyph>,
-    pub has_image: bool,
 }
 
 pub struct Interp<'c, 'd> {
     ctx: &'c Ctx<'d>,
     fonts: HashMap<ObjectId, Rc<Font>>,
     glyphs: Vec<Glyph>,
-    has_image: bool,
     ops: usize,
     forms: Vec<ObjectId>,
 }
@@ -82,16 +80,15 @@ fn dict_get<'a>(ctx: &'a Ctx, d: &'a Dictionary, key: &[u8]) -> Result<Option<&'
 
 impl<'c, 'd> Interp<'c, 'd> {
     pub fn new(ctx: &'c Ctx<'d>) -> Self {
-        Interp { ctx, fonts: HashMap::new(), glyphs: Vec::new(), has_image: false, ops: 0, forms: Vec::new() }
+        Interp { ctx, fonts: HashMap::new(), glyphs: Vec::new(), ops: 0, forms: Vec::new() }
     }
 
     /// Runs one page's content and returns its glyphs.
     pub fn page(&mut self, content: &[u8], resources: Option<&Dictionary>) -> Result<PageResult, ExtractError> {
         self.glyphs.clear();
-        self.has_image = false;
         self.ops = 0;
         self.run(content, resources, IDENTITY)?;
-        Ok(PageResult { glyphs: std::mem::take(&mut self.glyphs), has_image: self.has_image })
+        Ok(PageResult { glyphs: std::mem::take(&mut self.glyphs) })
     }
 
     fn font(&mut self, resources: Option<&Dictionary>, name: &[u8]) -> Result<Option<Rc<Font>>, ExtractError> {
@@ -134,7 +131,6 @@ impl<'c, 'd> Interp<'c, 'd> {
                     continue;
                 }
                 Token::InlineImage => {
-                    self.has_image = true;
                     args.clear();
                     continue;
                 }
@@ -257,10 +253,6 @@ impl<'c, 'd> Interp<'c, 'd> {
         let Object::Stream(stream) = ctx.resolve(entry)? else { return Ok(()) };
         match dict_get(ctx, &stream.dict, b"Subtype")? {
             Some(Object::Name(n)) if n == b"Form" => {}
-            Some(Object::Name(n)) if n == b"Image" => {
-                self.has_image = true;
-                return Ok(());
-            }
             _ => return Ok(()),
         }
         if let Some(id) = id {

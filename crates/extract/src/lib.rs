@@ -120,6 +120,9 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<DocText, ExtractError> {
     let ctx = doc::Ctx::new(&doc, limits, start);
     ctx.check_time()?;
     let pages = page_list(&ctx)?;
+    if pages.is_empty() {
+        return Err(ExtractError::Malformed("no page could be read".into()));
+    }
     let mut interp = interp::Interp::new(&ctx);
     let mut out = DocText::default();
     for (page, resources) in pages {
@@ -200,6 +203,10 @@ fn page_list(ctx: &doc::Ctx) -> Result<Vec<(Dictionary, Option<Dictionary>)>, Ex
 fn page_content(ctx: &doc::Ctx, page: &Dictionary) -> Result<Vec<u8>, ExtractError> {
     let mut data = Vec::new();
     let Ok(contents) = page.get(b"Contents") else { return Ok(data) };
+    let missing = |o: &Object| matches!(o, Object::Reference(id) if !ctx.doc.objects.contains_key(id));
+    if missing(contents) || matches!(ctx.resolve(contents)?, Object::Array(parts) if parts.iter().any(missing)) {
+        return Err(ExtractError::Malformed("a page's content is missing (is the file truncated?)".into()));
+    }
     match ctx.resolve(contents)? {
         Object::Stream(s) => data = ctx.stream_data(s)?,
         Object::Array(parts) => {

@@ -1,0 +1,268 @@
+//! The Excel report, streamed: rows go out as results arrive (constant-memory worksheets), so
+//! 100,000 rows cost no more memory than ten. Every value that comes from a file or a user is
+//! written as a string, never as a formula.
+//!
+//! rust_xlsxwriter's constant-memory mode spills each worksheet to a temporary file; where those
+//! go is the caller's choice ([`ReportBuilder::new`]), the rest is bytes in, bytes out.
+
+use std::collections::HashMap;
+use std::io::{Seek, Write};
+use std::path::Path;
+
+use rust_xlsxwriter::{Format, Url, Workbook, Worksheet, XlsxError};
+use serde::{Deserialize, Serialize};
+
+use crate::matcher::normalize;
+use crate::result::{status_text, FileResult, Outcome};
+
+/// Excel's limit on the characters of one cell.
+const MAX_CELL: usize = 32_767;
+/// Excel's limit on a hyperlink's length.
+const MAX_URL: usize = 2_079;
+
+const RESULTS: usize = 0;
+const CODES: usize = 1;
+const ERRORS: usize = 2;
+const SUMMARY: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the report: {0}")]
+pub struct ReportError(#[from] XlsxError);
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub source: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_s: f64,
+    pub total_files: u64,
+    pub processed: u64,
+    pub matches: u64,
+    pub errors: u64,
+    pub skipped: u64,
+    pub codes: u64,
+    pub codes_found: u64,
+    pub duplicates_dropped: u64,
+    pub version: String,
+}
+
+struct CodeStat {
+    drawings: u64,
+    paths: String,
+    truncated: u64,
+}
+
+/// Builds the workbook row by row.
+pub struct ReportBuilder {
+    wb: Workbook,
+    targets: Vec<String>,
+    /// Normalised code to its index in `targets`.
+    index: HashMap<String, usize>,
+    stats: Vec<CodeStat>,
+    /// Without a target list, codes are added as they are discovered.
+    discover: bool,
+    result_row: u32,
+    error_row: u32,
+    header: Format,
+    link: Format,
+}
+
+fn clip(s: &str) -> &str {
+    if s.len() <= MAX_CELL {
+        return s;
+    }
+    let mut end = MAX_CELL;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn headers(ws: &mut Worksheet, cols: &[(&str, f64)], fmt: &Format) -> Result<(), XlsxError> {
+    for (i, (name, width)) in cols.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, *name, fmt)?;
+        ws.set_column_width(i as u16, *width)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+impl ReportBuilder {
+    /// `targets` in list order; empty for a scan without a list (codes are then discovered).
+    /// `tempdir` holds constant-memory spill files.
+    pub fn new(targets: &[String], tempdir: Option<&Path>) -> Result<ReportBuilder, ReportError> {
+        let mut wb = Workbook::new();
+        if let Some(dir) = tempdir {
+            wb.set_tempdir(dir)?;
+        }
+        let header = Format::new().set_bold();
+        let link = Format::new().set_font_color("#0563C1").set_underline(rust_xlsxwriter::FormatUnderline::Single);
+        let ws = wb.add_worksheet_with_constant_memory();
+        ws.set_name("Processing Results")?;
+        headers(
+            ws,
+            &[("File Name", 40.0), ("Hole Codes Found", 40.0), ("Status", 12.0), ("PDF Link", 50.0), ("Path", 60.0), ("Pages", 30.0), ("OCR", 6.0)],
+            &header,
+        )?;
+        let ws = wb.add_worksheet_with_constant_memory();
+        ws.set_name("Codes")?;
+        let ws = wb.add_worksheet_with_constant_memory();
+        ws.set_name("Errors")?;
+        headers(ws, &[("Path", 60.0), ("File Name", 40.0), ("Error", 80.0)], &header)?;
+        let ws = wb.add_worksheet_with_constant_memory();
+        ws.set_name("Summary")?;
+        let mut index = HashMap::new();
+        for (i, t) in targets.iter().enumerate() {
+            index.entry(normalize(t)).or_insert(i);
+        }
+        let stats = targets.iter().map(|_| CodeStat { drawings: 0, paths: String::new(), truncated: 0 }).collect();
+        Ok(ReportBuilder {
+            wb,
+            targets: targets.to_vec(),
+            index,
+            stats,
+            discover: targets.is_empty(),
+            result_row: 1,
+            error_row: 1,
+            header,
+            link,
+        })
+    }
+
+    fn write_link(ws: &mut Worksheet, row: u32, col: u16, link: &str, text: &str, fmt: &Format) -> Result<(), XlsxError> {
+        if link.len() <= MAX_URL && (link.starts_with("http") || link.starts_with("file:")) {
+            let url = Url::new(link).set_text(clip(text));
+            if ws.write_url_with_format(row, col, url, fmt).is_ok() {
+                return Ok(());
+            }
+        }
+        ws.write_string(row, col, clip(link))?;
+        Ok(())
+    }
+
+    /// Adds one file's result. Files with codes go to `Processing Results` (every read file
+    /// does when `report_all` is set), unreadable ones to `Errors`.
+    pub fn add(&mut self, r: &FileResult, report_all: bool) -> Result<(), ReportError> {
+        match &r.outcome {
+            Outcome::Error { reason } => {
+                let ws = self.wb.worksheet_from_index(ERRORS)?;
+                ws.write_string(self.error_row, 0, clip(&r.file.path))?;
+                ws.write_string(self.error_row, 1, clip(r.file.file_name()))?;
+                ws.write_string(self.error_row, 2, clip(reason))?;
+                self.error_row += 1;
+            }
+            Outcome::Read { codes, pages, ocr, .. } => {
+                for code in codes {
+                    let key = normalize(code);
+                    let idx = match self.index.get(&key) {
+                        Some(i) => *i,
+                        None if self.discover => {
+                            self.targets.push(code.clone());
+                            self.stats.push(CodeStat { drawings: 0, paths: String::new(), truncated: 0 });
+                            self.index.insert(key, self.targets.len() - 1);
+                            self.targets.len() - 1
+                        }
+                        None => continue,
+                    };
+                    let st = &mut self.stats[idx];
+                    st.drawings += 1;
+                    if st.paths.len() + r.file.path.len() + 2 < MAX_CELL - 64 {
+                        if !st.paths.is_empty() {
+                            st.paths.push_str(", ");
+                        }
+                        st.paths.push_str(&r.file.path);
+                    } else {
+                        st.truncated += 1;
+                    }
+                }
+                if codes.is_empty() && !report_all {
+                    return Ok(());
+                }
+                let link = crate::protocol::first_page_link(&r.file.link, codes, pages);
+                let pages_text = codes
+                    .iter()
+                    .filter_map(|c| pages.get(c).map(|p| format!("{c}: {}", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let row = self.result_row;
+                let fmt = self.link.clone();
+                let ws = self.wb.worksheet_from_index(RESULTS)?;
+                ws.write_string(row, 0, clip(r.file.file_name()))?;
+                ws.write_string(row, 1, clip(&codes.join(", ")))?;
+                ws.write_string(row, 2, status_text(codes.len()))?;
+                Self::write_link(ws, row, 3, &link, &link, &fmt)?;
+                ws.write_string(row, 4, clip(&r.file.path))?;
+                ws.write_string(row, 5, clip(&pages_text))?;
+                ws.write_string(row, 6, if *ocr { "YES" } else { "NO" })?;
+                self.result_row += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Codes found in at least one drawing, and the others, in list order.
+    pub fn found_split(&self) -> (Vec<String>, Vec<String>) {
+        let mut found = vec![];
+        let mut not_found = vec![];
+        for (t, s) in self.targets.iter().zip(&self.stats) {
+            if s.drawings > 0 {
+                found.push(t.clone());
+            } else {
+                not_found.push(t.clone());
+            }
+        }
+        (found, not_found)
+    }
+
+    /// Writes the `Codes` and `Summary` sheets and the workbook.
+    pub fn finish<W: Write + Seek + Send>(mut self, summary: &ReportSummary, out: W) -> Result<(), ReportError> {
+        let header = self.header.clone();
+        let ws = self.wb.worksheet_from_index(CODES)?;
+        headers(ws, &[("Hole Code", 30.0), ("Found", 8.0), ("Drawings", 10.0), ("Paths", 100.0)], &header)?;
+        for (i, (t, s)) in self.targets.iter().zip(&self.stats).enumerate() {
+            let row = i as u32 + 1;
+            ws.write_string(row, 0, clip(t))?;
+            ws.write_string(row, 1, if s.drawings > 0 { "YES" } else { "NO" })?;
+            ws.write_number(row, 2, s.drawings as f64)?;
+            let mut paths = s.paths.clone();
+            if s.truncated > 0 {
+                paths.push_str(&format!(", … and {} more", s.truncated));
+            }
+            ws.write_string(row, 3, clip(&paths))?;
+        }
+        let ws = self.wb.worksheet_from_index(SUMMARY)?;
+        ws.set_column_width(0, 24)?;
+        ws.set_column_width(1, 60)?;
+        let text_rows: [(&str, String); 4] = [
+            ("Source", summary.source.clone()),
+            ("Started", summary.started_at.clone()),
+            ("Finished", summary.finished_at.clone()),
+            ("isoscan version", summary.version.clone()),
+        ];
+        let num_rows: [(&str, f64); 10] = [
+            ("Duration (s)", (summary.duration_s * 10.0).round() / 10.0),
+            ("Files seen", summary.total_files as f64),
+            ("Files processed", summary.processed as f64),
+            ("Files with a match", summary.matches as f64),
+            ("Files with errors", summary.errors as f64),
+            ("Files skipped", summary.skipped as f64),
+            ("Codes in list", summary.codes as f64),
+            ("Codes found", summary.codes_found as f64),
+            ("Codes not found", summary.codes.saturating_sub(summary.codes_found) as f64),
+            ("Duplicates dropped", summary.duplicates_dropped as f64),
+        ];
+        let mut row = 0;
+        for (k, v) in text_rows.iter() {
+            ws.write_string_with_format(row, 0, *k, &header)?;
+            ws.write_string(row, 1, clip(v))?;
+            row += 1;
+        }
+        for (k, v) in num_rows.iter() {
+            ws.write_string_with_format(row, 0, *k, &header)?;
+            ws.write_number(row, 1, *v)?;
+            row += 1;
+        }
+        self.wb.save_to_writer(out)?;
+        Ok(())
+    }
+}
