@@ -10,7 +10,10 @@ use unicode_normalization::UnicodeNormalization;
 use crate::text::DocText;
 
 fn is_dash(c: char) -> bool {
-    matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}')
+    matches!(
+        c,
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}'
+    )
 }
 
 /// Normalises text or a code for matching.
@@ -79,7 +82,11 @@ impl Matcher {
                     .map_err(|e| MatcherError(e.to_string()))?,
             )
         };
-        Ok(Matcher { ac, pattern_code, codes: codes.to_vec() })
+        Ok(Matcher {
+            ac,
+            pattern_code,
+            codes: codes.to_vec(),
+        })
     }
 
     pub fn codes(&self) -> &[String] {
@@ -146,7 +153,10 @@ mod tests {
         assert_eq!(hc.find("HC\u{2212}1042"), vec![0]);
         assert_eq!(hc.find("HC\u{FF0D}1042"), vec![0]);
         // NFKC: full-width letters and digits.
-        assert_eq!(hc.find("\u{FF28}\u{FF23}-\u{FF11}\u{FF10}\u{FF14}\u{FF12}"), vec![0]);
+        assert_eq!(
+            hc.find("\u{FF28}\u{FF23}-\u{FF11}\u{FF10}\u{FF14}\u{FF12}"),
+            vec![0]
+        );
         // Letters outside ASCII count as letters at the boundary.
         assert!(hc.find("\u{00C9}HC-1042").is_empty());
     }
@@ -171,9 +181,18 @@ mod tests {
         let c = m(&["A-1", "B-2"]);
         let doc = DocText {
             pages: vec![
-                PageText { text: "A-1 B-2".into(), needs_ocr: false },
-                PageText { text: "nothing".into(), needs_ocr: false },
-                PageText { text: "B-2\nB-2".into(), needs_ocr: false },
+                PageText {
+                    text: "A-1 B-2".into(),
+                    needs_ocr: false,
+                },
+                PageText {
+                    text: "nothing".into(),
+                    needs_ocr: false,
+                },
+                PageText {
+                    text: "B-2\nB-2".into(),
+                    needs_ocr: false,
+                },
             ],
         };
         let r = c.find_in_doc(&doc);

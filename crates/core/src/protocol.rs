@@ -80,7 +80,9 @@ impl ServerMessage {
     /// MATCH_FOUND for a file with codes, FILE_ERROR for an unreadable one, nothing otherwise.
     pub fn for_result(r: &FileResult) -> Option<ServerMessage> {
         match &r.outcome {
-            Outcome::Read { codes, pages, ocr, .. } if !codes.is_empty() => Some(ServerMessage::MatchFound {
+            Outcome::Read {
+                codes, pages, ocr, ..
+            } if !codes.is_empty() => Some(ServerMessage::MatchFound {
                 data: MatchData {
                     hole_code: codes.join(", "),
                     file_name: r.file.file_name().to_string(),
@@ -111,7 +113,10 @@ impl ServerMessage {
 
 /// The drawing's link, opened at the first page a code is on.
 pub fn first_page_link(link: &str, codes: &[String], pages: &BTreeMap<String, Vec<u32>>) -> String {
-    let first = codes.iter().filter_map(|c| pages.get(c).and_then(|p| p.first())).min();
+    let first = codes
+        .iter()
+        .filter_map(|c| pages.get(c).and_then(|p| p.first()))
+        .min();
     match first {
         Some(p) if !link.is_empty() && !link.contains('#') => format!("{link}#page={p}"),
         _ => link.to_string(),
@@ -126,15 +131,25 @@ mod tests {
     #[test]
     fn wire_shape() {
         let r = FileResult {
-            file: FileRef { path: "a/b/ISO-1.pdf".into(), size: None, link: "file:///x/a/b/ISO-1.pdf".into() },
+            file: FileRef {
+                path: "a/b/ISO-1.pdf".into(),
+                size: None,
+                link: "file:///x/a/b/ISO-1.pdf".into(),
+            },
             outcome: Outcome::Read {
                 codes: vec!["B".into(), "A".into()],
-                pages: [("A".to_string(), vec![1]), ("B".to_string(), vec![1, 3])].into_iter().collect(),
+                pages: [("A".to_string(), vec![1]), ("B".to_string(), vec![1, 3])]
+                    .into_iter()
+                    .collect(),
                 ocr: false,
                 needs_ocr: vec![],
             },
         };
-        let env = Envelope { session_id: "s1".into(), seq: 7, message: ServerMessage::for_result(&r).unwrap() };
+        let env = Envelope {
+            session_id: "s1".into(),
+            seq: 7,
+            message: ServerMessage::for_result(&r).unwrap(),
+        };
         let v: serde_json::Value = serde_json::to_value(&env).unwrap();
         assert_eq!(v["type"], "MATCH_FOUND");
         assert_eq!(v["seq"], 7);

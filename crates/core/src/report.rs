@@ -96,26 +96,47 @@ impl ReportBuilder {
             wb.set_tempdir(dir)?;
         }
         let header = Format::new().set_bold();
-        let link = Format::new().set_font_color("#0563C1").set_underline(rust_xlsxwriter::FormatUnderline::Single);
+        let link = Format::new()
+            .set_font_color("#0563C1")
+            .set_underline(rust_xlsxwriter::FormatUnderline::Single);
         let ws = wb.add_worksheet_with_constant_memory();
         ws.set_name("Processing Results")?;
         headers(
             ws,
-            &[("File Name", 40.0), ("Hole Codes Found", 40.0), ("Status", 12.0), ("PDF Link", 50.0), ("Path", 60.0), ("Pages", 30.0), ("OCR", 6.0)],
+            &[
+                ("File Name", 40.0),
+                ("Hole Codes Found", 40.0),
+                ("Status", 12.0),
+                ("PDF Link", 50.0),
+                ("Path", 60.0),
+                ("Pages", 30.0),
+                ("OCR", 6.0),
+            ],
             &header,
         )?;
         let ws = wb.add_worksheet_with_constant_memory();
         ws.set_name("Codes")?;
         let ws = wb.add_worksheet_with_constant_memory();
         ws.set_name("Errors")?;
-        headers(ws, &[("Path", 60.0), ("File Name", 40.0), ("Error", 80.0)], &header)?;
+        headers(
+            ws,
+            &[("Path", 60.0), ("File Name", 40.0), ("Error", 80.0)],
+            &header,
+        )?;
         let ws = wb.add_worksheet_with_constant_memory();
         ws.set_name("Summary")?;
         let mut index = HashMap::new();
         for (i, t) in targets.iter().enumerate() {
             index.entry(normalize(t)).or_insert(i);
         }
-        let stats = targets.iter().map(|_| CodeStat { drawings: 0, paths: String::new(), truncated: 0 }).collect();
+        let stats = targets
+            .iter()
+            .map(|_| CodeStat {
+                drawings: 0,
+                paths: String::new(),
+                truncated: 0,
+            })
+            .collect();
         Ok(ReportBuilder {
             wb,
             targets: targets.to_vec(),
@@ -129,7 +150,14 @@ impl ReportBuilder {
         })
     }
 
-    fn write_link(ws: &mut Worksheet, row: u32, col: u16, link: &str, text: &str, fmt: &Format) -> Result<(), XlsxError> {
+    fn write_link(
+        ws: &mut Worksheet,
+        row: u32,
+        col: u16,
+        link: &str,
+        text: &str,
+        fmt: &Format,
+    ) -> Result<(), XlsxError> {
         if link.len() <= MAX_URL && (link.starts_with("http") || link.starts_with("file:")) {
             let url = Url::new(link).set_text(clip(text));
             if ws.write_url_with_format(row, col, url, fmt).is_ok() {
@@ -151,14 +179,20 @@ impl ReportBuilder {
                 ws.write_string(self.error_row, 2, clip(reason))?;
                 self.error_row += 1;
             }
-            Outcome::Read { codes, pages, ocr, .. } => {
+            Outcome::Read {
+                codes, pages, ocr, ..
+            } => {
                 for code in codes {
                     let key = normalize(code);
                     let idx = match self.index.get(&key) {
                         Some(i) => *i,
                         None if self.discover => {
                             self.targets.push(code.clone());
-                            self.stats.push(CodeStat { drawings: 0, paths: String::new(), truncated: 0 });
+                            self.stats.push(CodeStat {
+                                drawings: 0,
+                                paths: String::new(),
+                                truncated: 0,
+                            });
                             self.index.insert(key, self.targets.len() - 1);
                             self.targets.len() - 1
                         }
@@ -181,7 +215,14 @@ impl ReportBuilder {
                 let link = crate::protocol::first_page_link(&r.file.link, codes, pages);
                 let pages_text = codes
                     .iter()
-                    .filter_map(|c| pages.get(c).map(|p| format!("{c}: {}", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))))
+                    .filter_map(|c| {
+                        pages.get(c).map(|p| {
+                            format!(
+                                "{c}: {}",
+                                p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                            )
+                        })
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 let row = self.result_row;
@@ -215,10 +256,23 @@ impl ReportBuilder {
     }
 
     /// Writes the `Codes` and `Summary` sheets and the workbook.
-    pub fn finish<W: Write + Seek + Send>(mut self, summary: &ReportSummary, out: W) -> Result<(), ReportError> {
+    pub fn finish<W: Write + Seek + Send>(
+        mut self,
+        summary: &ReportSummary,
+        out: W,
+    ) -> Result<(), ReportError> {
         let header = self.header.clone();
         let ws = self.wb.worksheet_from_index(CODES)?;
-        headers(ws, &[("Hole Code", 30.0), ("Found", 8.0), ("Drawings", 10.0), ("Paths", 100.0)], &header)?;
+        headers(
+            ws,
+            &[
+                ("Hole Code", 30.0),
+                ("Found", 8.0),
+                ("Drawings", 10.0),
+                ("Paths", 100.0),
+            ],
+            &header,
+        )?;
         for (i, (t, s)) in self.targets.iter().zip(&self.stats).enumerate() {
             let row = i as u32 + 1;
             ws.write_string(row, 0, clip(t))?;
@@ -248,7 +302,10 @@ impl ReportBuilder {
             ("Files skipped", summary.skipped as f64),
             ("Codes in list", summary.codes as f64),
             ("Codes found", summary.codes_found as f64),
-            ("Codes not found", summary.codes.saturating_sub(summary.codes_found) as f64),
+            (
+                "Codes not found",
+                summary.codes.saturating_sub(summary.codes_found) as f64,
+            ),
             ("Duplicates dropped", summary.duplicates_dropped as f64),
         ];
         let mut row = 0;

@@ -42,10 +42,21 @@ pub enum TargetError {
     TooMany(usize),
 }
 
-const HEADERS: &[&str] = &["hole code", "hole codes", "code", "codes", "ma ho", "keyword", "keywords"];
+const HEADERS: &[&str] = &[
+    "hole code",
+    "hole codes",
+    "code",
+    "codes",
+    "ma ho",
+    "keyword",
+    "keywords",
+];
 
 fn fold_header(s: &str) -> String {
-    let stripped: String = s.nfd().filter(|c| !('\u{300}'..='\u{36f}').contains(c)).collect();
+    let stripped: String = s
+        .nfd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .collect();
     stripped
         .to_lowercase()
         .replace(['_', '-'], " ")
@@ -104,17 +115,30 @@ fn cell_text(d: &Data) -> Option<String> {
 }
 
 fn pick_column(first_row: &[String], column: Option<&str>) -> Result<usize, TargetError> {
-    let Some(col) = column.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(0) };
+    let Some(col) = column.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(0);
+    };
     if let Ok(n) = col.parse::<usize>() {
-        return if n >= 1 { Ok(n - 1) } else { Err(TargetError::NoSuchColumn(col.to_string())) };
+        return if n >= 1 {
+            Ok(n - 1)
+        } else {
+            Err(TargetError::NoSuchColumn(col.to_string()))
+        };
     }
-    if let Some(i) = first_row.iter().position(|h| fold_header(h) == fold_header(col)) {
+    if let Some(i) = first_row
+        .iter()
+        .position(|h| fold_header(h) == fold_header(col))
+    {
         return Ok(i);
     }
     parse_column_letters(col).ok_or_else(|| TargetError::NoSuchColumn(col.to_string()))
 }
 
-fn collect(rows: Vec<Vec<String>>, sheet: String, column: Option<&str>) -> Result<TargetList, TargetError> {
+fn collect(
+    rows: Vec<Vec<String>>,
+    sheet: String,
+    column: Option<&str>,
+) -> Result<TargetList, TargetError> {
     let first: Vec<String> = rows.first().cloned().unwrap_or_default();
     let col = pick_column(&first, column)?;
     let mut codes = Vec::new();
@@ -122,7 +146,9 @@ fn collect(rows: Vec<Vec<String>>, sheet: String, column: Option<&str>) -> Resul
     let mut duplicates = 0;
     let mut header = None;
     for (r, row) in rows.into_iter().enumerate() {
-        let Some(cell) = row.into_iter().nth(col) else { continue };
+        let Some(cell) = row.into_iter().nth(col) else {
+            continue;
+        };
         let cell = cell.trim().to_string();
         if cell.is_empty() {
             continue;
@@ -144,7 +170,13 @@ fn collect(rows: Vec<Vec<String>>, sheet: String, column: Option<&str>) -> Resul
     if codes.is_empty() {
         return Err(TargetError::Empty { sheet, column });
     }
-    Ok(TargetList { codes, duplicates, sheet, column, header })
+    Ok(TargetList {
+        codes,
+        duplicates,
+        sheet,
+        column,
+        header,
+    })
 }
 
 fn is_text_name(file_name: &str) -> bool {
@@ -159,12 +191,25 @@ fn read_delimited(bytes: &[u8]) -> Result<Vec<Vec<String>>, TargetError> {
         Err(_) => bytes.iter().map(|b| *b as char).collect(),
     };
     if text.contains('\0') {
-        return Err(TargetError::NotAWorkbook("binary data in a text file".into()));
+        return Err(TargetError::NotAWorkbook(
+            "binary data in a text file".into(),
+        ));
     }
     let first_line = text.lines().next().unwrap_or("");
-    let delim = [b'\t', b';', b','].into_iter().max_by_key(|d| first_line.matches(*d as char).count()).unwrap_or(b',');
-    let delim = if first_line.contains(delim as char) { delim } else { 0x1f };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delim).from_reader(text.as_bytes());
+    let delim = [b'\t', b';', b',']
+        .into_iter()
+        .max_by_key(|d| first_line.matches(*d as char).count())
+        .unwrap_or(b',');
+    let delim = if first_line.contains(delim as char) {
+        delim
+    } else {
+        0x1f
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(text.as_bytes());
     let mut rows = vec![];
     for rec in reader.records() {
         let rec = rec.map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
@@ -174,7 +219,12 @@ fn read_delimited(bytes: &[u8]) -> Result<Vec<Vec<String>>, TargetError> {
 }
 
 /// Reads a code list. `file_name` tells CSV/text from workbooks; workbook formats are sniffed.
-pub fn read_targets(bytes: &[u8], file_name: &str, sheet: Option<&str>, column: Option<&str>) -> Result<TargetList, TargetError> {
+pub fn read_targets(
+    bytes: &[u8],
+    file_name: &str,
+    sheet: Option<&str>,
+    column: Option<&str>,
+) -> Result<TargetList, TargetError> {
     if is_text_name(file_name) {
         let rows = read_delimited(bytes)?;
         return collect(rows, String::new(), column);
@@ -183,16 +233,28 @@ pub fn read_targets(bytes: &[u8], file_name: &str, sheet: Option<&str>, column: 
         .map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
     let names = wb.sheet_names().to_vec();
     let name = match sheet.map(str::trim).filter(|s| !s.is_empty()) {
-        None => names.first().cloned().ok_or_else(|| TargetError::NotAWorkbook("the workbook has no sheets".into()))?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| TargetError::NotAWorkbook("the workbook has no sheets".into()))?,
         Some(want) => names
             .iter()
             .find(|n| n.as_str() == want)
             .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want)))
             .cloned()
-            .or_else(|| want.parse::<usize>().ok().and_then(|i| names.get(i.wrapping_sub(1)).cloned()))
-            .ok_or_else(|| TargetError::NoSuchSheet { name: want.to_string(), available: names.join(", ") })?,
+            .or_else(|| {
+                want.parse::<usize>()
+                    .ok()
+                    .and_then(|i| names.get(i.wrapping_sub(1)).cloned())
+            })
+            .ok_or_else(|| TargetError::NoSuchSheet {
+                name: want.to_string(),
+                available: names.join(", "),
+            })?,
     };
-    let range = wb.worksheet_range(&name).map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
     // Rows are read from the sheet's first row and column, wherever the used range starts.
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut rows: Vec<Vec<String>> = vec![Vec::new(); r0 as usize];
@@ -210,7 +272,15 @@ mod tests {
 
     #[test]
     fn headers_are_recognised() {
-        for h in ["Hole Code", "CODE", "Mã hố", "ma_ho", "Ma Ho", "Keyword", "keywords"] {
+        for h in [
+            "Hole Code",
+            "CODE",
+            "Mã hố",
+            "ma_ho",
+            "Ma Ho",
+            "Keyword",
+            "keywords",
+        ] {
             assert!(is_header(h), "{h}");
         }
         for h in ["HC-1042", "Codex", "1042"] {
@@ -237,9 +307,18 @@ mod tests {
 
     #[test]
     fn bad_lists_are_clear_errors() {
-        assert!(matches!(read_targets(b"", "x.csv", None, None), Err(TargetError::Empty { .. })));
-        assert!(matches!(read_targets(b"Code\n", "x.csv", None, None), Err(TargetError::Empty { .. })));
-        assert!(matches!(read_targets(b"<html>not a workbook", "x.xlsx", None, None), Err(TargetError::NotAWorkbook(_))));
+        assert!(matches!(
+            read_targets(b"", "x.csv", None, None),
+            Err(TargetError::Empty { .. })
+        ));
+        assert!(matches!(
+            read_targets(b"Code\n", "x.csv", None, None),
+            Err(TargetError::Empty { .. })
+        ));
+        assert!(matches!(
+            read_targets(b"<html>not a workbook", "x.xlsx", None, None),
+            Err(TargetError::NotAWorkbook(_))
+        ));
         let many: String = (0..MAX_CODES + 1).map(|i| format!("C-{i}\n")).collect();
         let r = read_targets(many.as_bytes(), "x.txt", None, None);
         assert!(matches!(r, Err(TargetError::TooMany(_))), "{r:?}");

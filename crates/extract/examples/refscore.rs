@@ -8,8 +8,10 @@ use isoscan_extract::{extract, Limits};
 
 fn main() {
     let dir = std::env::args().nth(1).expect("corpus dir");
-    let gt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(format!("{dir}/ground_truth.json")).expect("ground truth")).expect("json");
+    let gt: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("{dir}/ground_truth.json")).expect("ground truth"),
+    )
+    .expect("json");
     let limits = Limits::default();
     let mut per_mode: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let (mut found, mut total) = (0u32, 0u32);
@@ -18,7 +20,12 @@ fn main() {
     let mut misses = vec![];
     for (name, v) in gt.as_object().expect("object") {
         let bytes = std::fs::read(format!("{dir}/good/{name}")).expect("file");
-        let codes: Vec<String> = v["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+        let codes: Vec<String> = v["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
         let m = Matcher::new(&codes).unwrap();
         n += 1;
         let doc = match extract(&bytes, &limits) {
@@ -50,7 +57,11 @@ fn main() {
     for m in misses {
         println!("miss: {m}");
     }
-    println!("recall {found}/{total} = {:.2}%  files {n} in {el:.2}s = {:.0} files/s", 100.0 * found as f64 / total as f64, n as f64 / el);
+    println!(
+        "recall {found}/{total} = {:.2}%  files {n} in {el:.2}s = {:.0} files/s",
+        100.0 * found as f64 / total as f64,
+        n as f64 / el
+    );
     if let Ok(b) = std::fs::read(format!("{dir}/broken.json")) {
         let br: serde_json::Value = serde_json::from_slice(&b).unwrap();
         for (name, v) in br.as_object().unwrap() {
@@ -58,10 +69,20 @@ fn main() {
             let t = Instant::now();
             let r = extract(&bytes, &limits);
             let s = match r {
-                Ok(d) => format!("ok {} pages, text {:?}", d.pages.len(), d.pages.first().map(|p| p.text.chars().take(40).collect::<String>())),
+                Ok(d) => format!(
+                    "ok {} pages, text {:?}",
+                    d.pages.len(),
+                    d.pages
+                        .first()
+                        .map(|p| p.text.chars().take(40).collect::<String>())
+                ),
                 Err(e) => format!("ERR {e}"),
             };
-            println!("{name:34} {:6.2}s expect {:40} -> {s}", t.elapsed().as_secs_f32(), v["expect"].as_str().unwrap_or(""));
+            println!(
+                "{name:34} {:6.2}s expect {:40} -> {s}",
+                t.elapsed().as_secs_f32(),
+                v["expect"].as_str().unwrap_or("")
+            );
         }
     }
 }

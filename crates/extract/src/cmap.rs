@@ -47,7 +47,13 @@ fn code_of(bytes: &[u8]) -> Option<(u8, u32)> {
 pub fn utf16be(bytes: &[u8]) -> Vec<u16> {
     bytes
         .chunks(2)
-        .map(|c| if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from(c[0]) })
+        .map(|c| {
+            if c.len() == 2 {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from(c[0])
+            }
+        })
         .collect()
 }
 
@@ -77,7 +83,9 @@ impl CMap {
                         b"endcodespacerange" => {
                             for pair in stack.chunks(2) {
                                 if let [Operand::Str(lo), Operand::Str(hi)] = pair {
-                                    if let (Some((l1, lo)), Some((l2, hi))) = (code_of(lo), code_of(hi)) {
+                                    if let (Some((l1, lo)), Some((l2, hi))) =
+                                        (code_of(lo), code_of(hi))
+                                    {
                                         if l1 == l2 {
                                             cmap.codespace.push(CodeRange { len: l1, lo, hi });
                                         }
@@ -94,7 +102,10 @@ impl CMap {
                                     if let Some(code) = code_of(src) {
                                         let text = match dst {
                                             Operand::Str(d) => utf16_string(&utf16be(d)),
-                                            Operand::Name(n) => crate::font::glyph_name_to_unicode(n).unwrap_or_default(),
+                                            Operand::Name(n) => {
+                                                crate::font::glyph_name_to_unicode(n)
+                                                    .unwrap_or_default()
+                                            }
                                             _ => continue,
                                         };
                                         cmap.chars.insert(code, text);
@@ -109,7 +120,9 @@ impl CMap {
                                     break;
                                 }
                                 if let [Operand::Str(lo), Operand::Str(hi), dst] = tri {
-                                    if let (Some((l, lo)), Some((_, hi))) = (code_of(lo), code_of(hi)) {
+                                    if let (Some((l, lo)), Some((_, hi))) =
+                                        (code_of(lo), code_of(hi))
+                                    {
                                         if hi < lo {
                                             continue;
                                         }
@@ -119,7 +132,9 @@ impl CMap {
                                                 items
                                                     .iter()
                                                     .map(|i| match i {
-                                                        Operand::Str(d) => utf16_string(&utf16be(d)),
+                                                        Operand::Str(d) => {
+                                                            utf16_string(&utf16be(d))
+                                                        }
                                                         _ => String::new(),
                                                     })
                                                     .collect(),
@@ -146,10 +161,18 @@ impl CMap {
                         }
                         b"endcidrange" => {
                             for tri in stack.chunks(3) {
-                                if let [Operand::Str(lo), Operand::Str(hi), Operand::Num(cid)] = tri {
-                                    if let (Some((l, lo)), Some((_, hi))) = (code_of(lo), code_of(hi)) {
+                                if let [Operand::Str(lo), Operand::Str(hi), Operand::Num(cid)] = tri
+                                {
+                                    if let (Some((l, lo)), Some((_, hi))) =
+                                        (code_of(lo), code_of(hi))
+                                    {
                                         if hi >= lo && entries < MAX_ENTRIES {
-                                            cmap.ranges.push((l, lo, hi, RangeDest::Cid(*cid as u32)));
+                                            cmap.ranges.push((
+                                                l,
+                                                lo,
+                                                hi,
+                                                RangeDest::Cid(*cid as u32),
+                                            ));
                                             entries += 1;
                                         }
                                     }
@@ -215,7 +238,12 @@ impl CMap {
 
 /// Splits a string of character codes by codespace ranges. Without ranges, codes are `default_len`
 /// bytes long. A byte sequence matching no range takes the shortest range length, as the spec says.
-pub fn split_codes(bytes: &[u8], codespace: &[CodeRange], default_len: u8, mut f: impl FnMut(u8, u32)) {
+pub fn split_codes(
+    bytes: &[u8],
+    codespace: &[CodeRange],
+    default_len: u8,
+    mut f: impl FnMut(u8, u32),
+) {
     let mut i = 0;
     while i < bytes.len() {
         let mut taken = None;
@@ -226,8 +254,13 @@ pub fn split_codes(bytes: &[u8], codespace: &[CodeRange], default_len: u8, mut f
                 if i + len as usize > bytes.len() {
                     break;
                 }
-                let Some((_, v)) = code_of(&bytes[i..i + len as usize]) else { break };
-                if codespace.iter().any(|r| r.len == len && r.lo <= v && v <= r.hi) {
+                let Some((_, v)) = code_of(&bytes[i..i + len as usize]) else {
+                    break;
+                };
+                if codespace
+                    .iter()
+                    .any(|r| r.len == len && r.lo <= v && v <= r.hi)
+                {
                     taken = Some(len as usize);
                     break;
                 }
@@ -255,13 +288,22 @@ mod tests {
               2 beginbfchar <0003> <0020> <0011> <0048> endbfchar
               2 beginbfrange <0020> <0022> <0041> <0030> <0031> [<0061> <00660069>] endbfrange endcmap",
         );
-        assert_eq!(cm.codespace, vec![CodeRange { len: 2, lo: 0, hi: 0xffff }]);
+        assert_eq!(
+            cm.codespace,
+            vec![CodeRange {
+                len: 2,
+                lo: 0,
+                hi: 0xffff
+            }]
+        );
         assert_eq!(cm.lookup_text(2, 0x11).as_deref(), Some("H"));
         assert_eq!(cm.lookup_text(2, 0x22).as_deref(), Some("C"));
         assert_eq!(cm.lookup_text(2, 0x31).as_deref(), Some("fi"));
         assert_eq!(cm.lookup_text(2, 0x23), None);
         let mut codes = vec![];
-        split_codes(&[0, 0x11, 0, 0x20], &cm.codespace, 1, |l, c| codes.push((l, c)));
+        split_codes(&[0, 0x11, 0, 0x20], &cm.codespace, 1, |l, c| {
+            codes.push((l, c))
+        });
         assert_eq!(codes, vec![(2, 0x11), (2, 0x20)]);
     }
 

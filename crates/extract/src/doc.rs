@@ -17,7 +17,12 @@ pub struct Ctx<'d> {
 
 impl<'d> Ctx<'d> {
     pub fn new(doc: &'d Document, limits: &'d Limits, start: Instant) -> Self {
-        Ctx { doc, limits, used: Cell::new(0), deadline: start + limits.wall_time }
+        Ctx {
+            doc,
+            limits,
+            used: Cell::new(0),
+            deadline: start + limits.wall_time,
+        }
     }
 
     /// Follows references until a direct object.
@@ -44,9 +49,13 @@ impl<'d> Ctx<'d> {
         self.check_time()?;
         let limit = self.limits.max_decompressed_bytes;
         let remaining = limit.saturating_sub(self.used.get());
-        let data = match s.get_plain_content_with_limit(usize::try_from(remaining).unwrap_or(usize::MAX)) {
+        let data = match s
+            .get_plain_content_with_limit(usize::try_from(remaining).unwrap_or(usize::MAX))
+        {
             Ok(d) => d,
-            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => {
+            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
+                ..
+            })) => {
                 return Err(ExtractError::LimitExceeded(format!(
                     "decompressed data over {} MiB",
                     limit / (1024 * 1024)

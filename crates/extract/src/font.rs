@@ -55,8 +55,10 @@ pub fn glyph_name_to_unicode(name: &[u8]) -> Option<String> {
         return None;
     }
     if base.contains('_') {
-        let parts: Option<String> =
-            base.split('_').map(|p| glyph_name_to_unicode(p.as_bytes())).collect();
+        let parts: Option<String> = base
+            .split('_')
+            .map(|p| glyph_name_to_unicode(p.as_bytes()))
+            .collect();
         return parts;
     }
     if let Ok(i) = tables::GLYPH_LIST.binary_search_by(|(n, _)| n.cmp(&base)) {
@@ -64,8 +66,9 @@ pub fn glyph_name_to_unicode(name: &[u8]) -> Option<String> {
     }
     if let Some(hex) = base.strip_prefix("uni") {
         if hex.len() >= 4 && hex.len() % 4 == 0 {
-            let units: Option<Vec<u16>> =
-                (0..hex.len() / 4).map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).ok()).collect();
+            let units: Option<Vec<u16>> = (0..hex.len() / 4)
+                .map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).ok())
+                .collect();
             return units.map(|u| char::decode_utf16(u).filter_map(Result::ok).collect());
         }
     }
@@ -127,11 +130,17 @@ fn standard_font(base: &[u8]) -> Option<&'static [(&'static str, u16)]> {
 }
 
 fn find_std(name: &str) -> Option<&'static [(&'static str, u16)]> {
-    tables::STANDARD_14.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
+    tables::STANDARD_14
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, w)| *w)
 }
 
 fn afm_width(table: &[(&str, u16)], glyph: &str) -> Option<f32> {
-    table.binary_search_by(|(n, _)| n.cmp(&glyph)).ok().map(|i| f32::from(table[i].1))
+    table
+        .binary_search_by(|(n, _)| n.cmp(&glyph))
+        .ok()
+        .map(|i| f32::from(table[i].1))
 }
 
 fn num(o: &Object) -> Option<f32> {
@@ -163,8 +172,17 @@ impl Font {
     }
 
     pub fn load(ctx: &Ctx, dict: &Dictionary) -> Result<Font, ExtractError> {
-        let subtype = dict.get(b"Subtype").ok().and_then(|o| o.as_name().ok()).unwrap_or(b"Type1");
-        let to_unicode = match dict.get(b"ToUnicode").ok().map(|o| ctx.resolve(o)).transpose()? {
+        let subtype = dict
+            .get(b"Subtype")
+            .ok()
+            .and_then(|o| o.as_name().ok())
+            .unwrap_or(b"Type1");
+        let to_unicode = match dict
+            .get(b"ToUnicode")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Stream(s)) => {
                 let data = ctx.stream_data(s)?;
                 Some(CMap::parse(&data)).filter(|c| !c.is_empty())
@@ -181,9 +199,18 @@ impl Font {
         Ok(font)
     }
 
-    fn load_simple(&mut self, ctx: &Ctx, dict: &Dictionary, type3: bool) -> Result<(), ExtractError> {
+    fn load_simple(
+        &mut self,
+        ctx: &Ctx,
+        dict: &Dictionary,
+        type3: bool,
+    ) -> Result<(), ExtractError> {
         self.simple = true;
-        let base = dict.get(b"BaseFont").ok().and_then(|o| o.as_name().ok()).unwrap_or(b"");
+        let base = dict
+            .get(b"BaseFont")
+            .ok()
+            .and_then(|o| o.as_name().ok())
+            .unwrap_or(b"");
         let std = standard_font(base);
         // Base encoding: the named one, else the font's built-in (Symbol / ZapfDingbats), else Standard
         // for Type1 and WinAnsi for TrueType, as most producers assume.
@@ -195,17 +222,32 @@ impl Font {
             tables::STANDARD_ENCODING
         };
         let mut differences: Vec<(usize, Vec<u8>)> = vec![];
-        match dict.get(b"Encoding").ok().map(|o| ctx.resolve(o)).transpose()? {
+        match dict
+            .get(b"Encoding")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Name(n)) => {
                 if let Some(t) = encoding_table(n) {
                     names = *t;
                 }
             }
             Some(Object::Dictionary(d)) => {
-                if let Some(t) = d.get(b"BaseEncoding").ok().and_then(|o| o.as_name().ok()).and_then(encoding_table) {
+                if let Some(t) = d
+                    .get(b"BaseEncoding")
+                    .ok()
+                    .and_then(|o| o.as_name().ok())
+                    .and_then(encoding_table)
+                {
                     names = *t;
                 }
-                if let Some(Object::Array(diffs)) = d.get(b"Differences").ok().map(|o| ctx.resolve(o)).transpose()? {
+                if let Some(Object::Array(diffs)) = d
+                    .get(b"Differences")
+                    .ok()
+                    .map(|o| ctx.resolve(o))
+                    .transpose()?
+                {
                     let mut code: i64 = 0;
                     for item in diffs.iter().take(4096) {
                         match item {
@@ -223,8 +265,16 @@ impl Font {
             }
             _ => {}
         }
-        let mut glyph_names: Vec<Option<Vec<u8>>> =
-            names.iter().map(|n| if n.is_empty() { None } else { Some(n.as_bytes().to_vec()) }).collect();
+        let mut glyph_names: Vec<Option<Vec<u8>>> = names
+            .iter()
+            .map(|n| {
+                if n.is_empty() {
+                    None
+                } else {
+                    Some(n.as_bytes().to_vec())
+                }
+            })
+            .collect();
         for (code, name) in differences {
             glyph_names[code] = Some(name);
         }
@@ -238,14 +288,24 @@ impl Font {
         }
         // Widths: /Widths from /FirstChar, else the standard 14 metrics, else /MissingWidth.
         let scale = if type3 {
-            match dict.get(b"FontMatrix").ok().map(|o| ctx.resolve(o)).transpose()? {
+            match dict
+                .get(b"FontMatrix")
+                .ok()
+                .map(|o| ctx.resolve(o))
+                .transpose()?
+            {
                 Some(Object::Array(m)) => m.first().and_then(num).unwrap_or(0.001),
                 _ => 0.001,
             }
         } else {
             0.001
         };
-        let descriptor = match dict.get(b"FontDescriptor").ok().map(|o| ctx.resolve(o)).transpose()? {
+        let descriptor = match dict
+            .get(b"FontDescriptor")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Dictionary(d)) => Some(d.clone()),
             _ => None,
         };
@@ -254,8 +314,18 @@ impl Font {
             .and_then(|d| d.get(b"MissingWidth").ok().and_then(num))
             .filter(|w| *w > 0.0);
         let mut have = [false; 256];
-        if let Some(Object::Array(ws)) = dict.get(b"Widths").ok().map(|o| ctx.resolve(o)).transpose()? {
-            let first = dict.get(b"FirstChar").ok().and_then(|o| ctx.resolve(o).ok()).and_then(num).unwrap_or(0.0) as i64;
+        if let Some(Object::Array(ws)) = dict
+            .get(b"Widths")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
+            let first = dict
+                .get(b"FirstChar")
+                .ok()
+                .and_then(|o| ctx.resolve(o).ok())
+                .and_then(num)
+                .unwrap_or(0.0) as i64;
             for (i, w) in ws.iter().enumerate().take(256) {
                 let code = first + i as i64;
                 if (0..256).contains(&code) {
@@ -270,7 +340,9 @@ impl Font {
                 continue;
             }
             let from_std = std.and_then(|t| {
-                let name = glyph_names[code].as_deref().and_then(|n| std::str::from_utf8(n).ok())?;
+                let name = glyph_names[code]
+                    .as_deref()
+                    .and_then(|n| std::str::from_utf8(n).ok())?;
                 afm_width(t, name)
             });
             self.simple_widths[code] = match (from_std, missing) {
@@ -285,14 +357,32 @@ impl Font {
     fn load_type0(&mut self, ctx: &Ctx, dict: &Dictionary) -> Result<(), ExtractError> {
         self.simple = false;
         self.default_len = 2;
-        match dict.get(b"Encoding").ok().map(|o| ctx.resolve(o)).transpose()? {
+        match dict
+            .get(b"Encoding")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Name(n)) => {
                 if n.starts_with(b"Identity") {
                     self.cid_map = CidMap::Identity;
-                    self.codespace = vec![CodeRange { len: 2, lo: 0, hi: 0xffff }];
-                } else if n.starts_with(b"Uni") && (n.ends_with(b"UCS2-H") || n.ends_with(b"UTF16-H") || n.ends_with(b"UCS2-V") || n.ends_with(b"UTF16-V")) {
+                    self.codespace = vec![CodeRange {
+                        len: 2,
+                        lo: 0,
+                        hi: 0xffff,
+                    }];
+                } else if n.starts_with(b"Uni")
+                    && (n.ends_with(b"UCS2-H")
+                        || n.ends_with(b"UTF16-H")
+                        || n.ends_with(b"UCS2-V")
+                        || n.ends_with(b"UTF16-V"))
+                {
                     self.cid_map = CidMap::Unicode;
-                    self.codespace = vec![CodeRange { len: 2, lo: 0, hi: 0xffff }];
+                    self.codespace = vec![CodeRange {
+                        len: 2,
+                        lo: 0,
+                        hi: 0xffff,
+                    }];
                 } else {
                     // Other predefined CMaps are not shipped; codes still split as two bytes.
                     self.cid_map = CidMap::Identity;
@@ -306,17 +396,28 @@ impl Font {
             }
             _ => {}
         }
-        let descendant = match dict.get(b"DescendantFonts").ok().map(|o| ctx.resolve(o)).transpose()? {
+        let descendant = match dict
+            .get(b"DescendantFonts")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Array(a)) => match a.first().map(|o| ctx.resolve(o)).transpose()? {
                 Some(Object::Dictionary(d)) => Some(d.clone()),
                 _ => None,
             },
             _ => None,
         };
-        let Some(desc) = descendant else { return Ok(()) };
+        let Some(desc) = descendant else {
+            return Ok(());
+        };
         self.default_width = desc.get(b"DW").ok().and_then(num).unwrap_or(1000.0) * 0.001;
         if let Some(Object::Array(w)) = desc.get(b"W").ok().map(|o| ctx.resolve(o)).transpose()? {
-            let items: Vec<Object> = w.iter().take(200_000).map(|o| ctx.resolve(o).cloned().unwrap_or(Object::Null)).collect();
+            let items: Vec<Object> = w
+                .iter()
+                .take(200_000)
+                .map(|o| ctx.resolve(o).cloned().unwrap_or(Object::Null))
+                .collect();
             let mut i = 0;
             while i < items.len() {
                 let Some(first) = num(&items[i]) else { break };
@@ -331,7 +432,8 @@ impl Font {
                     }
                     Some(last) => {
                         if let (Some(last), Some(w)) = (num(last), items.get(i + 2).and_then(num)) {
-                            self.cid_width_ranges.push((first as u32, last as u32, w * 0.001));
+                            self.cid_width_ranges
+                                .push((first as u32, last as u32, w * 0.001));
                         }
                         i += 3;
                     }
@@ -343,16 +445,41 @@ impl Font {
             return Ok(());
         }
         // No ToUnicode: read the embedded TrueType font's cmap backwards.
-        if let Some(Object::Stream(m)) = desc.get(b"CIDToGIDMap").ok().map(|o| ctx.resolve(o)).transpose()? {
+        if let Some(Object::Stream(m)) = desc
+            .get(b"CIDToGIDMap")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             let data = ctx.stream_data(m)?;
-            self.cid_to_gid = Some(data.chunks(2).map(|c| if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { 0 }).collect());
+            self.cid_to_gid = Some(
+                data.chunks(2)
+                    .map(|c| {
+                        if c.len() == 2 {
+                            u16::from_be_bytes([c[0], c[1]])
+                        } else {
+                            0
+                        }
+                    })
+                    .collect(),
+            );
         }
-        let descriptor = match desc.get(b"FontDescriptor").ok().map(|o| ctx.resolve(o)).transpose()? {
+        let descriptor = match desc
+            .get(b"FontDescriptor")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Dictionary(d)) => d.clone(),
             _ => return Ok(()),
         };
         for key in [&b"FontFile2"[..], b"FontFile3"] {
-            if let Some(Object::Stream(s)) = descriptor.get(key).ok().map(|o| ctx.resolve(o)).transpose()? {
+            if let Some(Object::Stream(s)) = descriptor
+                .get(key)
+                .ok()
+                .map(|o| ctx.resolve(o))
+                .transpose()?
+            {
                 let data = ctx.stream_data(s)?;
                 self.gid_text = gid_to_unicode(&data);
                 break;
@@ -372,7 +499,11 @@ impl Font {
                 .as_ref()
                 .and_then(|t| t.lookup_text(len, code))
                 .or_else(|| self.simple_text[c].clone());
-            Decoded { text, width: self.simple_widths[c], is_space_code: len == 1 && code == 32 }
+            Decoded {
+                text,
+                width: self.simple_widths[c],
+                is_space_code: len == 1 && code == 32,
+            }
         } else {
             let cid = match &self.cid_map {
                 CidMap::Identity | CidMap::Unicode => code,
@@ -400,7 +531,11 @@ impl Font {
                     .map(|r| r.2)
                     .unwrap_or(self.default_width)
             });
-            Decoded { text, width, is_space_code: len == 1 && code == 32 }
+            Decoded {
+                text,
+                width,
+                is_space_code: len == 1 && code == 32,
+            }
         };
         let mut cache = self.cache.borrow_mut();
         if cache.len() < 65_536 {
@@ -416,15 +551,21 @@ impl Font {
             _ => &self.codespace,
         };
         let default_len = if self.simple { 1 } else { self.default_len };
-        split_codes(bytes, codespace, default_len, |len, code| f(self.decode_code(len, code)));
+        split_codes(bytes, codespace, default_len, |len, code| {
+            f(self.decode_code(len, code))
+        });
     }
 }
 
 /// Glyph id to Unicode from a TrueType/OpenType font's Unicode cmap subtables.
 fn gid_to_unicode(data: &[u8]) -> HashMap<u16, char> {
     let mut map = HashMap::new();
-    let Ok(face) = ttf_parser::Face::parse(data, 0) else { return map };
-    let Some(cmap) = face.tables().cmap else { return map };
+    let Ok(face) = ttf_parser::Face::parse(data, 0) else {
+        return map;
+    };
+    let Some(cmap) = face.tables().cmap else {
+        return map;
+    };
     for sub in cmap.subtables {
         if !sub.is_unicode() {
             continue;
@@ -448,8 +589,14 @@ mod tests {
     #[test]
     fn glyph_names() {
         assert_eq!(glyph_name_to_unicode(b"hyphen").as_deref(), Some("-"));
-        assert_eq!(glyph_name_to_unicode(b"uni2010").as_deref(), Some("\u{2010}"));
-        assert_eq!(glyph_name_to_unicode(b"u1F600").as_deref(), Some("\u{1F600}"));
+        assert_eq!(
+            glyph_name_to_unicode(b"uni2010").as_deref(),
+            Some("\u{2010}")
+        );
+        assert_eq!(
+            glyph_name_to_unicode(b"u1F600").as_deref(),
+            Some("\u{1F600}")
+        );
         assert_eq!(glyph_name_to_unicode(b"f_i").as_deref(), Some("fi"));
         assert_eq!(glyph_name_to_unicode(b"A.sc").as_deref(), Some("A"));
         assert_eq!(glyph_name_to_unicode(b"g123"), None);
@@ -459,7 +606,13 @@ mod tests {
     fn standard_fonts_have_metrics() {
         let h = standard_font(b"Helvetica").unwrap();
         assert_eq!(afm_width(h, "space"), Some(278.0));
-        assert_eq!(afm_width(standard_font(b"ABCDEF+Courier-Bold").unwrap(), "A"), Some(600.0));
-        assert_eq!(afm_width(standard_font(b"Arial,Bold").unwrap(), "A"), Some(722.0));
+        assert_eq!(
+            afm_width(standard_font(b"ABCDEF+Courier-Bold").unwrap(), "A"),
+            Some(600.0)
+        );
+        assert_eq!(
+            afm_width(standard_font(b"Arial,Bold").unwrap(), "A"),
+            Some(722.0)
+        );
     }
 }

@@ -55,7 +55,16 @@ struct GState {
 
 impl GState {
     fn new(ctm: Matrix) -> Self {
-        GState { ctm, font: None, size: 0.0, char_space: 0.0, word_space: 0.0, hscale: 1.0, leading: 0.0, rise: 0.0 }
+        GState {
+            ctm,
+            font: None,
+            size: 0.0,
+            char_space: 0.0,
+            word_space: 0.0,
+            hscale: 1.0,
+            leading: 0.0,
+            rise: 0.0,
+        }
     }
 }
 
@@ -71,7 +80,11 @@ pub struct Interp<'c, 'd> {
     forms: Vec<ObjectId>,
 }
 
-fn dict_get<'a>(ctx: &'a Ctx, d: &'a Dictionary, key: &[u8]) -> Result<Option<&'a Object>, ExtractError> {
+fn dict_get<'a>(
+    ctx: &'a Ctx,
+    d: &'a Dictionary,
+    key: &[u8],
+) -> Result<Option<&'a Object>, ExtractError> {
     match d.get(key) {
         Ok(o) => Ok(Some(ctx.resolve(o)?)),
         Err(_) => Ok(None),
@@ -80,22 +93,44 @@ fn dict_get<'a>(ctx: &'a Ctx, d: &'a Dictionary, key: &[u8]) -> Result<Option<&'
 
 impl<'c, 'd> Interp<'c, 'd> {
     pub fn new(ctx: &'c Ctx<'d>) -> Self {
-        Interp { ctx, fonts: HashMap::new(), glyphs: Vec::new(), ops: 0, forms: Vec::new() }
+        Interp {
+            ctx,
+            fonts: HashMap::new(),
+            glyphs: Vec::new(),
+            ops: 0,
+            forms: Vec::new(),
+        }
     }
 
     /// Runs one page's content and returns its glyphs.
-    pub fn page(&mut self, content: &[u8], resources: Option<&Dictionary>) -> Result<PageResult, ExtractError> {
+    pub fn page(
+        &mut self,
+        content: &[u8],
+        resources: Option<&Dictionary>,
+    ) -> Result<PageResult, ExtractError> {
         self.glyphs.clear();
         self.ops = 0;
         self.run(content, resources, IDENTITY)?;
-        Ok(PageResult { glyphs: std::mem::take(&mut self.glyphs) })
+        Ok(PageResult {
+            glyphs: std::mem::take(&mut self.glyphs),
+        })
     }
 
-    fn font(&mut self, resources: Option<&Dictionary>, name: &[u8]) -> Result<Option<Rc<Font>>, ExtractError> {
+    fn font(
+        &mut self,
+        resources: Option<&Dictionary>,
+        name: &[u8],
+    ) -> Result<Option<Rc<Font>>, ExtractError> {
         let ctx = self.ctx;
-        let Some(res) = resources else { return Ok(None) };
-        let Some(Object::Dictionary(fonts)) = dict_get(ctx, res, b"Font")? else { return Ok(None) };
-        let Ok(entry) = fonts.get(name) else { return Ok(None) };
+        let Some(res) = resources else {
+            return Ok(None);
+        };
+        let Some(Object::Dictionary(fonts)) = dict_get(ctx, res, b"Font")? else {
+            return Ok(None);
+        };
+        let Ok(entry) = fonts.get(name) else {
+            return Ok(None);
+        };
         let id = match entry {
             Object::Reference(id) => Some(*id),
             _ => None,
@@ -113,7 +148,12 @@ impl<'c, 'd> Interp<'c, 'd> {
         Ok(Some(font))
     }
 
-    fn run(&mut self, content: &[u8], resources: Option<&Dictionary>, base: Matrix) -> Result<(), ExtractError> {
+    fn run(
+        &mut self,
+        content: &[u8],
+        resources: Option<&Dictionary>,
+        base: Matrix,
+    ) -> Result<(), ExtractError> {
         let ctx = self.ctx;
         let limits = ctx.limits;
         let mut gs = GState::new(base);
@@ -168,7 +208,10 @@ impl<'c, 'd> Interp<'c, 'd> {
                 }
                 b"Tf" => {
                     if let Some(Operand::Name(name)) = args.first() {
-                        gs.font = Some(self.font(resources, name)?.unwrap_or_else(|| Rc::new(Font::empty())));
+                        gs.font = Some(
+                            self.font(resources, name)?
+                                .unwrap_or_else(|| Rc::new(Font::empty())),
+                        );
                     }
                     gs.size = n(1);
                 }
@@ -241,23 +284,37 @@ impl<'c, 'd> Interp<'c, 'd> {
         Ok(())
     }
 
-    fn do_xobject(&mut self, resources: Option<&Dictionary>, name: &[u8], ctm: &Matrix) -> Result<(), ExtractError> {
+    fn do_xobject(
+        &mut self,
+        resources: Option<&Dictionary>,
+        name: &[u8],
+        ctm: &Matrix,
+    ) -> Result<(), ExtractError> {
         let ctx = self.ctx;
         let Some(res) = resources else { return Ok(()) };
-        let Some(Object::Dictionary(xobjects)) = dict_get(ctx, res, b"XObject")? else { return Ok(()) };
-        let Ok(entry) = xobjects.get(name) else { return Ok(()) };
+        let Some(Object::Dictionary(xobjects)) = dict_get(ctx, res, b"XObject")? else {
+            return Ok(());
+        };
+        let Ok(entry) = xobjects.get(name) else {
+            return Ok(());
+        };
         let id = match entry {
             Object::Reference(id) => Some(*id),
             _ => None,
         };
-        let Object::Stream(stream) = ctx.resolve(entry)? else { return Ok(()) };
+        let Object::Stream(stream) = ctx.resolve(entry)? else {
+            return Ok(());
+        };
         match dict_get(ctx, &stream.dict, b"Subtype")? {
             Some(Object::Name(n)) if n == b"Form" => {}
             _ => return Ok(()),
         }
         if let Some(id) = id {
             if self.forms.contains(&id) {
-                return Err(ExtractError::Malformed(format!("form XObject {} {} draws itself", id.0, id.1)));
+                return Err(ExtractError::Malformed(format!(
+                    "form XObject {} {} draws itself",
+                    id.0, id.1
+                )));
             }
         }
         if self.forms.len() >= ctx.limits.max_xobject_depth {
@@ -268,11 +325,14 @@ impl<'c, 'd> Interp<'c, 'd> {
         }
         let matrix = match dict_get(ctx, &stream.dict, b"Matrix")? {
             Some(Object::Array(a)) if a.len() == 6 => {
-                let v: Vec<f32> = a.iter().map(|o| match o {
-                    Object::Integer(i) => *i as f32,
-                    Object::Real(r) => *r,
-                    _ => 0.0,
-                }).collect();
+                let v: Vec<f32> = a
+                    .iter()
+                    .map(|o| match o {
+                        Object::Integer(i) => *i as f32,
+                        Object::Real(r) => *r,
+                        _ => 0.0,
+                    })
+                    .collect();
                 [v[0], v[1], v[2], v[3], v[4], v[5]]
             }
             _ => IDENTITY,
@@ -289,13 +349,20 @@ impl<'c, 'd> Interp<'c, 'd> {
     }
 
     fn show(&mut self, gs: &GState, tm: &mut Matrix, bytes: &[u8]) -> Result<(), ExtractError> {
-        let Some(font) = gs.font.clone() else { return Ok(()) };
+        let Some(font) = gs.font.clone() else {
+            return Ok(());
+        };
         let limit = self.ctx.limits.max_glyphs_per_page;
         let mut err = None;
         font.decode(bytes, |d: Decoded| {
             let m = mul(tm, &gs.ctm);
             let adv_text = (d.width * gs.size + gs.char_space) * gs.hscale;
-            let tx = adv_text + if d.is_space_code { gs.word_space * gs.hscale } else { 0.0 };
+            let tx = adv_text
+                + if d.is_space_code {
+                    gs.word_space * gs.hscale
+                } else {
+                    0.0
+                };
             if let Some(text) = &d.text {
                 let xlen = (m[0] * m[0] + m[1] * m[1]).sqrt();
                 let ylen = (m[2] * m[2] + m[3] * m[3]).sqrt();
@@ -307,7 +374,9 @@ impl<'c, 'd> Interp<'c, 'd> {
                     let adv = adv_text * xlen / count;
                     for (i, ch) in text.chars().enumerate() {
                         if self.glyphs.len() >= limit {
-                            err = Some(ExtractError::LimitExceeded(format!("more than {limit} glyphs on one page")));
+                            err = Some(ExtractError::LimitExceeded(format!(
+                                "more than {limit} glyphs on one page"
+                            )));
                             break;
                         }
                         let off = adv * i as f32;

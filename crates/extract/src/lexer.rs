@@ -51,7 +51,10 @@ fn is_white(b: u8) -> bool {
 
 #[inline]
 fn is_delim(b: u8) -> bool {
-    matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
 }
 
 #[inline]
@@ -374,13 +377,19 @@ mod tests {
 
     #[test]
     fn tokens_of_a_text_object() {
-        let toks: Vec<_> = Lexer::new(b"BT /F1 12 Tf 1 0 0 1 -3.5 .5 Tm (a\\(b\\)\\101) Tj [(x) -120 <4142>] TJ ET").collect();
+        let toks: Vec<_> = Lexer::new(
+            b"BT /F1 12 Tf 1 0 0 1 -3.5 .5 Tm (a\\(b\\)\\101) Tj [(x) -120 <4142>] TJ ET",
+        )
+        .collect();
         assert_eq!(toks[0], Token::Op(b"BT"));
         assert_eq!(toks[1], Token::Operand(Operand::Name(b"F1")));
         assert_eq!(toks[2], Token::Operand(Operand::Num(12.0)));
         assert_eq!(toks[8], Token::Operand(Operand::Num(-3.5)));
         assert_eq!(toks[9], Token::Operand(Operand::Num(0.5)));
-        assert_eq!(toks[11], Token::Operand(Operand::Str(Cow::Owned(b"a(b)A".to_vec()))));
+        assert_eq!(
+            toks[11],
+            Token::Operand(Operand::Str(Cow::Owned(b"a(b)A".to_vec())))
+        );
         match &toks[13] {
             Token::Operand(Operand::Array(a)) => {
                 assert_eq!(a.len(), 3);

@@ -82,7 +82,17 @@ fn describe_start(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "the file is empty".into();
     }
-    let head: String = bytes.iter().take(16).map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
+    let head: String = bytes
+        .iter()
+        .take(16)
+        .map(|b| {
+            if b.is_ascii_graphic() || *b == b' ' {
+                *b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
     let lower = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
     if lower.contains("<html") || lower.contains("<!doctype") {
         return "it is an HTML page".into();
@@ -97,15 +107,22 @@ fn load(bytes: &[u8], limits: &Limits) -> Result<Document, ExtractError> {
     }
     let options = LoadOptions {
         password: Some(String::new()),
-        max_decompressed_size: Some(usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX)),
+        max_decompressed_size: Some(
+            usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX),
+        ),
         ..LoadOptions::default()
     };
     match Document::load_mem_with_options(bytes, options) {
         Ok(doc) => Ok(doc),
-        Err(lopdf::Error::InvalidPassword) | Err(lopdf::Error::Decryption(_)) => Err(ExtractError::Encrypted),
-        Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => Err(
-            ExtractError::LimitExceeded(format!("decompressed data over {} MiB", limits.max_decompressed_bytes >> 20)),
-        ),
+        Err(lopdf::Error::InvalidPassword) | Err(lopdf::Error::Decryption(_)) => {
+            Err(ExtractError::Encrypted)
+        }
+        Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => {
+            Err(ExtractError::LimitExceeded(format!(
+                "decompressed data over {} MiB",
+                limits.max_decompressed_bytes >> 20
+            )))
+        }
         Err(e) => Err(ExtractError::Malformed(e.to_string())),
     }
 }
@@ -157,24 +174,40 @@ fn page_list(ctx: &doc::Ctx) -> Result<Vec<(Dictionary, Option<Dictionary>)>, Ex
         .get(b"Root")
         .map_err(|_| ExtractError::Malformed("no document catalog (/Root)".into()))?;
     let Object::Dictionary(catalog) = ctx.resolve(root)? else {
-        return Err(ExtractError::Malformed("the document catalog is not a dictionary".into()));
+        return Err(ExtractError::Malformed(
+            "the document catalog is not a dictionary".into(),
+        ));
     };
-    let pages_ref = catalog.get(b"Pages").map_err(|_| ExtractError::Malformed("no page tree (/Pages)".into()))?;
+    let pages_ref = catalog
+        .get(b"Pages")
+        .map_err(|_| ExtractError::Malformed("no page tree (/Pages)".into()))?;
     let mut seen: HashSet<ObjectId> = HashSet::new();
     let mut out = vec![];
     // (node, inherited resources, depth)
     let mut stack: Vec<(Object, Option<Dictionary>, usize)> = vec![(pages_ref.clone(), None, 0)];
     while let Some((node, inherited, depth)) = stack.pop() {
         if depth > 256 {
-            return Err(ExtractError::LimitExceeded("page tree deeper than 256 levels".into()));
+            return Err(ExtractError::LimitExceeded(
+                "page tree deeper than 256 levels".into(),
+            ));
         }
         if let Object::Reference(id) = node {
             if !seen.insert(id) {
-                return Err(ExtractError::Malformed(format!("page tree refers back to object {} {}", id.0, id.1)));
+                return Err(ExtractError::Malformed(format!(
+                    "page tree refers back to object {} {}",
+                    id.0, id.1
+                )));
             }
         }
-        let Object::Dictionary(dict) = ctx.resolve(&node)? else { continue };
-        let resources = match dict.get(b"Resources").ok().map(|o| ctx.resolve(o)).transpose()? {
+        let Object::Dictionary(dict) = ctx.resolve(&node)? else {
+            continue;
+        };
+        let resources = match dict
+            .get(b"Resources")
+            .ok()
+            .map(|o| ctx.resolve(o))
+            .transpose()?
+        {
             Some(Object::Dictionary(d)) => Some(d.clone()),
             _ => inherited,
         };
@@ -191,7 +224,10 @@ fn page_list(ctx: &doc::Ctx) -> Result<Vec<(Dictionary, Option<Dictionary>)>, Ex
             }
             _ => {
                 if out.len() >= ctx.limits.max_pages {
-                    return Err(ExtractError::LimitExceeded(format!("more than {} pages", ctx.limits.max_pages)));
+                    return Err(ExtractError::LimitExceeded(format!(
+                        "more than {} pages",
+                        ctx.limits.max_pages
+                    )));
                 }
                 out.push((dict.clone(), resources));
             }
@@ -202,10 +238,17 @@ fn page_list(ctx: &doc::Ctx) -> Result<Vec<(Dictionary, Option<Dictionary>)>, Ex
 
 fn page_content(ctx: &doc::Ctx, page: &Dictionary) -> Result<Vec<u8>, ExtractError> {
     let mut data = Vec::new();
-    let Ok(contents) = page.get(b"Contents") else { return Ok(data) };
-    let missing = |o: &Object| matches!(o, Object::Reference(id) if !ctx.doc.objects.contains_key(id));
-    if missing(contents) || matches!(ctx.resolve(contents)?, Object::Array(parts) if parts.iter().any(missing)) {
-        return Err(ExtractError::Malformed("a page's content is missing (is the file truncated?)".into()));
+    let Ok(contents) = page.get(b"Contents") else {
+        return Ok(data);
+    };
+    let missing =
+        |o: &Object| matches!(o, Object::Reference(id) if !ctx.doc.objects.contains_key(id));
+    if missing(contents)
+        || matches!(ctx.resolve(contents)?, Object::Array(parts) if parts.iter().any(missing))
+    {
+        return Err(ExtractError::Malformed(
+            "a page's content is missing (is the file truncated?)".into(),
+        ));
     }
     match ctx.resolve(contents)? {
         Object::Stream(s) => data = ctx.stream_data(s)?,

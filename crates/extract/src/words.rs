@@ -35,7 +35,12 @@ pub fn layout(glyphs: &[Glyph]) -> String {
             }
             let rad = (bucket as f32 / 2.0).to_radians();
             let (s, c) = rad.sin_cos();
-            Placed { bucket, u: g.x * c + g.y * s, v: -g.x * s + g.y * c, g: *g }
+            Placed {
+                bucket,
+                u: g.x * c + g.y * s,
+                v: -g.x * s + g.y * c,
+                g: *g,
+            }
         })
         .collect();
     // Direction, then baseline from the top of the page down.
@@ -47,7 +52,8 @@ pub fn layout(glyphs: &[Glyph]) -> String {
         let mut j = i + 1;
         while j < placed.len()
             && placed[j].bucket == placed[i].bucket
-            && placed[j - 1].v - placed[j].v <= SAME_LINE * placed[j].g.size.max(placed[j - 1].g.size).max(0.5)
+            && placed[j - 1].v - placed[j].v
+                <= SAME_LINE * placed[j].g.size.max(placed[j - 1].g.size).max(0.5)
         {
             j += 1;
         }
@@ -71,7 +77,10 @@ fn write_line(line: &[Placed], out: &mut String) {
         if let Some(q) = prev {
             let size = p.g.size.max(q.g.size).max(0.01);
             let gap = p.u - (q.u + q.g.adv);
-            if p.g.ch == q.g.ch && (p.u - q.u).abs() < 0.05 * size && (p.v - q.v).abs() < 0.05 * size {
+            if p.g.ch == q.g.ch
+                && (p.u - q.u).abs() < 0.05 * size
+                && (p.v - q.v).abs() < 0.05 * size
+            {
                 // The same glyph drawn twice (fake bold, overprint): keep one.
                 continue;
             }
@@ -94,8 +103,21 @@ mod tests {
         let mut u = x0;
         let mut v = vec![];
         for (i, ch) in s.chars().enumerate() {
-            v.push(Glyph { ch, x: u * dx, y: u * dy + 100.0, dx, dy, adv: 6.0, size: 10.0 });
-            u += 6.0 + gap_after.iter().find(|(k, _)| *k == i).map(|g| g.1).unwrap_or(0.0);
+            v.push(Glyph {
+                ch,
+                x: u * dx,
+                y: u * dy + 100.0,
+                dx,
+                dy,
+                adv: 6.0,
+                size: 10.0,
+            });
+            u += 6.0
+                + gap_after
+                    .iter()
+                    .find(|(k, _)| *k == i)
+                    .map(|g| g.1)
+                    .unwrap_or(0.0);
         }
         v
     }
@@ -121,6 +143,9 @@ mod tests {
         g.extend(run("EF", 0.0, 90.0, &[]));
         let text = layout(&g);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines.contains(&"AB") && lines.contains(&"CD") && lines.contains(&"EF"), "{text}");
+        assert!(
+            lines.contains(&"AB") && lines.contains(&"CD") && lines.contains(&"EF"),
+            "{text}"
+        );
     }
 }

@@ -16,8 +16,16 @@ fn real_dir() -> Option<PathBuf> {
 }
 
 fn expected(dir: &std::path::Path, file: &str) -> (Vec<String>, Vec<String>) {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
-    let list = |k: &str| v[file][k].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let list = |k: &str| {
+        v[file][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
     (list("present"), list("absent"))
 }
 
@@ -25,9 +33,18 @@ fn expected(dir: &std::path::Path, file: &str) -> (Vec<String>, Vec<String>) {
 fn pid_sample_has_every_present_code_and_no_absent_one() {
     let Some(dir) = real_dir() else { return };
     let (present, absent) = expected(&dir, "pid-sample.pdf");
-    let doc = extract(&std::fs::read(dir.join("pid-sample.pdf")).unwrap(), &Limits::default()).unwrap();
+    let doc = extract(
+        &std::fs::read(dir.join("pid-sample.pdf")).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
     let hits = Matcher::new(&present).unwrap().find_in_doc(&doc);
-    let missing: Vec<_> = present.iter().enumerate().filter(|(i, _)| !hits.contains_key(i)).map(|(_, c)| c).collect();
+    let missing: Vec<_> = present
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !hits.contains_key(i))
+        .map(|(_, c)| c)
+        .collect();
     assert!(missing.is_empty(), "missing {missing:?}");
     let wrong = Matcher::new(&absent).unwrap().find_in_doc(&doc);
     assert!(wrong.is_empty(), "absent codes found: {wrong:?}");

@@ -1,0 +1,62 @@
+//! `isoscan-gen`: writes generated corpora for tests, benchmarks and the shipped samples.
+//!
+//! isoscan-gen corpus DIR [--files N] [--seed S] [--small] [--codes N]
+//! isoscan-gen hostile DIR
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use isoscan_pdfgen::{code_list, hostile, write_corpus, write_xlsx, DrawingOptions};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: isoscan-gen corpus DIR [--files N] [--seed S] [--small] [--codes N]\n       isoscan-gen hostile DIR");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(cmd), Some(dir)) = (args.first(), args.get(1)) else {
+        return usage();
+    };
+    let dir = PathBuf::from(dir);
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let result = match cmd.as_str() {
+        "corpus" => (|| -> std::io::Result<()> {
+            let n = flag("--files").unwrap_or(100) as usize;
+            let seed = flag("--seed").unwrap_or(1);
+            let small = args.iter().any(|a| a == "--small");
+            let truth = write_corpus(&dir.join("drawings"), n, seed, DrawingOptions { small })?;
+            std::fs::write(dir.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
+            let codes = code_list(&truth, flag("--codes").unwrap_or(500) as usize);
+            write_xlsx(&dir.join("codes.xlsx"), &codes)?;
+            println!(
+                "{} drawings, {} codes in the list, in {}",
+                truth.len(),
+                codes.len(),
+                dir.display()
+            );
+            Ok(())
+        })(),
+        "hostile" => (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            for s in hostile::hostile() {
+                std::fs::write(dir.join(s.name), &s.bytes)?;
+                println!("{:24} {}", s.name, s.what);
+            }
+            Ok(())
+        })(),
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("isoscan-gen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
