@@ -200,3 +200,82 @@ mod tests {
         assert_eq!(r.get(&1), Some(&vec![1, 3]));
     }
 }
+
+/// Codes found by a pattern, for scans without a target list.
+pub struct Discoverer {
+    re: regex::Regex,
+}
+
+impl Discoverer {
+    /// The default discovery pattern of DESIGN.md.
+    pub const DEFAULT: &'static str = r"\b(?:HOLE|HC)-\d+\b";
+
+    pub fn new(pattern: &str) -> Result<Discoverer, MatcherError> {
+        regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 22)
+            .build()
+            .map(|re| Discoverer { re })
+            .map_err(|e| MatcherError(format!("invalid pattern: {e}")))
+    }
+
+    /// Distinct codes in order of first appearance, with their pages.
+    pub fn find_in_doc(&self, doc: &DocText) -> Vec<(String, Vec<u32>)> {
+        let mut out: Vec<(String, Vec<u32>)> = vec![];
+        for (i, page) in doc.pages.iter().enumerate() {
+            let page_no = i as u32 + 1;
+            // Dashes are read as `-`, as for targets; case is kept as drawn.
+            let text: std::borrow::Cow<str> = if page.text.chars().any(is_dash) {
+                page.text
+                    .chars()
+                    .map(|c| if is_dash(c) { '-' } else { c })
+                    .collect::<String>()
+                    .into()
+            } else {
+                page.text.as_str().into()
+            };
+            for m in self.re.find_iter(&text) {
+                let code = m.as_str().to_string();
+                match out.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, pages)) => {
+                        if pages.last() != Some(&page_no) {
+                            pages.push(page_no);
+                        }
+                    }
+                    None => out.push((code, vec![page_no])),
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod discover_tests {
+    use super::*;
+    use crate::text::PageText;
+
+    #[test]
+    fn default_pattern_finds_hole_codes() {
+        let d = Discoverer::new(Discoverer::DEFAULT).unwrap();
+        let doc = DocText {
+            pages: vec![
+                PageText {
+                    text: "HOLE-12 near HC\u{2013}7 and XHC-9 HC-7".into(),
+                    needs_ocr: false,
+                },
+                PageText {
+                    text: "HC-7".into(),
+                    needs_ocr: false,
+                },
+            ],
+        };
+        assert_eq!(
+            d.find_in_doc(&doc),
+            vec![
+                ("HOLE-12".to_string(), vec![1]),
+                ("HC-7".to_string(), vec![1, 2])
+            ]
+        );
+        assert!(Discoverer::new("(").is_err());
+    }
+}

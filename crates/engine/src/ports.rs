@@ -1,0 +1,324 @@
+//! Ports: the small async traits the use cases run over. They take and return domain types;
+//! no adapter's types cross them. Every port has an in-memory adapter ([`crate::memory`]) and a
+//! shared suite ([`crate::suite`]) that every adapter must pass.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use isoscan_core::protocol::{Envelope, ServerMessage};
+use isoscan_core::result::{FileRef, FileResult};
+use isoscan_core::text::DocText;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    Running,
+    Finalizing,
+    Complete,
+    Cancelled,
+    Failed,
+}
+
+impl SessionStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Complete | SessionStatus::Cancelled | SessionStatus::Failed
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    /// The principal that started it.
+    pub owner: String,
+    /// The source as the user gave it.
+    pub source: String,
+    /// The target list; empty when codes are discovered by `pattern`.
+    pub targets: Vec<String>,
+    pub duplicates: u64,
+    pub pattern: Option<String>,
+    pub status: SessionStatus,
+    pub listing_done: bool,
+    /// Files to process (skipped files excluded).
+    pub total: u64,
+    pub processed: u64,
+    pub matches: u64,
+    pub errors: u64,
+    pub skipped: u64,
+    pub started_at_ms: u64,
+    pub finished_at_ms: Option<u64>,
+    pub report_url: Option<String>,
+}
+
+impl Session {
+    pub fn new(
+        id: String,
+        owner: String,
+        source: String,
+        targets: Vec<String>,
+        duplicates: u64,
+        pattern: Option<String>,
+        now_ms: u64,
+    ) -> Self {
+        Session {
+            id,
+            owner,
+            source,
+            targets,
+            duplicates,
+            pattern,
+            status: SessionStatus::Running,
+            listing_done: false,
+            total: 0,
+            processed: 0,
+            matches: 0,
+            errors: 0,
+            skipped: 0,
+            started_at_ms: now_ms,
+            finished_at_ms: None,
+            report_url: None,
+        }
+    }
+
+    /// Listing is done and every listed file has a result.
+    pub fn all_processed(&self) -> bool {
+        self.listing_done && self.processed >= self.total
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("session {0} not found")]
+    NotFound(String),
+    #[error("session {0} already exists")]
+    AlreadyExists(String),
+    /// The store could not answer now; the caller may retry.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What recording a file's result did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// First result for this path: counters moved; the session as it is now.
+    Inserted(Session),
+    /// The path already had a result (a redelivery): nothing changed.
+    Duplicate(Session),
+}
+
+/// Sessions and their file results, with the conditional writes that keep counts exact.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Creates a session; fails if the id exists.
+    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Adds one listing page's files to the total and skipped counts, and marks listing done
+    /// when `done`; once per `page` key, so a retried page never counts twice (`None` then).
+    async fn add_listed(
+        &self,
+        id: &str,
+        page: &str,
+        files: u64,
+        skipped: u64,
+        done: bool,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Writes a file's result once per (session, path) and, in the same transaction, bumps the
+    /// session's counters.
+    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError>;
+    /// Whether the path already has a result.
+    async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError>;
+    /// Moves the session from RUNNING to FINALIZING if listing is done and every file is
+    /// processed. Exactly one caller gets `true`.
+    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError>;
+    /// Moves the session from `from` to `to`; `false` when it was not in `from`.
+    async fn transition(
+        &self,
+        id: &str,
+        from: SessionStatus,
+        to: SessionStatus,
+        now_ms: u64,
+        report_url: Option<String>,
+    ) -> Result<bool, StoreError>;
+    /// Results in path order, after `after`, at most `limit`.
+    async fn results(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FileResult>, StoreError>;
+    /// Claims the right to send PROGRESS now: `true` (and the claim recorded) when the last
+    /// claim is at least `min_interval_ms` old.
+    async fn claim_progress(
+        &self,
+        id: &str,
+        now_ms: u64,
+        min_interval_ms: u64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The per-session log of server messages, numbered by `seq` from 1, for replay.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    async fn append(
+        &self,
+        session_id: &str,
+        message: &ServerMessage,
+    ) -> Result<Envelope, StoreError>;
+    /// Messages with `seq` greater than `since`, in order, at most `limit`.
+    async fn since(
+        &self,
+        session_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, StoreError>;
+}
+
+/// Work on the queue. Jobs carry paths, never file contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    List {
+        session: String,
+        cursor: Option<String>,
+    },
+    Files {
+        session: String,
+        files: Vec<FileRef>,
+    },
+    Finalize {
+        session: String,
+    },
+}
+
+impl Job {
+    pub fn session(&self) -> &str {
+        match self {
+            Job::List { session, .. } | Job::Files { session, .. } | Job::Finalize { session } => {
+                session
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub job: Job,
+    pub receipt: String,
+    /// 1 on first delivery.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    #[error("unknown or expired receipt")]
+    UnknownReceipt,
+}
+
+/// An at-least-once queue with visibility timeouts: a received job not acknowledged in time is
+/// delivered again.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn send(&self, jobs: Vec<Job>) -> Result<(), QueueError>;
+    /// Up to `max` visible jobs, each hidden for `visibility`; waits up to `wait` for one.
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>, QueueError>;
+    /// Done with a job: it is never delivered again.
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Not done: deliver again after `delay`.
+    async fn retry(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPage {
+    pub files: Vec<FileRef>,
+    /// Paths of entries that are not drawings (counted as skipped).
+    pub skipped: Vec<String>,
+    /// Entries that could not be listed or read (symlink loops, permissions): FILE_ERRORs.
+    pub errors: Vec<(FileRef, String)>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The location is not a source this deployment accepts, or is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("access denied: {0}")]
+    Forbidden(String),
+    /// One file cannot be read: a FILE_ERROR, not a retry.
+    #[error("{0}")]
+    File(String),
+    /// Try again later.
+    #[error("source unavailable: {0}")]
+    Transient(String),
+}
+
+/// Where drawings come from: a folder, an archive, a bucket, a Drive folder.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Checks that the location can be listed, before a scan starts.
+    async fn check(&self, location: &str) -> Result<(), SourceError>;
+    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError>;
+    async fn fetch(
+        &self,
+        location: &str,
+        file: &FileRef,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SourceError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractFailure {
+    /// The file cannot be read: a FILE_ERROR with this reason.
+    #[error("{0}")]
+    File(String),
+    /// The extractor could not run now; the job is retried.
+    #[error("extractor unavailable: {0}")]
+    Transient(String),
+}
+
+/// Text out of a drawing's bytes.
+#[async_trait]
+pub trait Extractor: Send + Sync {
+    async fn extract(&self, file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("notifier: {0}")]
+pub struct NotifyError(pub String);
+
+/// Delivers server messages to whoever follows the session (sockets, an events file).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), NotifyError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("report store: {0}")]
+pub struct ReportStoreError(pub String);
+
+/// Where finished reports go; answers with the URL a client downloads from.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// A folder for the report writer's spill files, when the store has one.
+    fn scratch_dir(&self) -> Option<std::path::PathBuf>;
+    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError>;
+}
+
+/// Time and identifiers.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+    fn new_id(&self) -> String;
+}

@@ -1,0 +1,358 @@
+//! The shared port suites. Every adapter of a port (memory here; SQLite and AWS elsewhere) runs
+//! the same suite, so no adapter is looser than another. Each function panics on a violation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use isoscan_core::protocol::ServerMessage;
+use isoscan_core::result::{FileRef, FileResult, Outcome};
+
+use crate::ports::*;
+
+fn result(path: &str, codes: &[&str], error: bool) -> FileResult {
+    let file = FileRef {
+        path: path.into(),
+        size: Some(1),
+        link: format!("file:///{path}"),
+    };
+    let outcome = if error {
+        Outcome::Error {
+            reason: "damaged".into(),
+        }
+    } else {
+        Outcome::Read {
+            codes: codes.iter().map(|c| c.to_string()).collect(),
+            pages: codes
+                .iter()
+                .map(|c| (c.to_string(), vec![1]))
+                .collect::<BTreeMap<_, _>>(),
+            ocr: false,
+            needs_ocr: vec![],
+        }
+    };
+    FileResult { file, outcome }
+}
+
+/// `SessionStore`: conditional create, exact counters under redelivery and concurrency, one
+/// finalize winner, paginated results, progress claims.
+pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
+    let id = format!("{prefix}-s1");
+    let s = Session::new(
+        id.clone(),
+        "alice".into(),
+        "/drawings".into(),
+        vec!["A".into(), "B".into()],
+        1,
+        None,
+        1000,
+    );
+    store.create(&s).await.expect("create");
+    assert_eq!(
+        store.create(&s).await,
+        Err(StoreError::AlreadyExists(id.clone()))
+    );
+    assert_eq!(store.get(&id).await.expect("get"), Some(s.clone()));
+    assert_eq!(
+        store
+            .get(&format!("{prefix}-missing"))
+            .await
+            .expect("get missing"),
+        None
+    );
+
+    // Listing: counted once per page.
+    let after = store
+        .add_listed(&id, "", 3, 1, false)
+        .await
+        .expect("list")
+        .expect("first count");
+    assert_eq!(
+        (after.total, after.skipped, after.listing_done),
+        (3, 1, false)
+    );
+    assert_eq!(
+        store
+            .add_listed(&id, "", 3, 1, false)
+            .await
+            .expect("list again"),
+        None
+    );
+    assert!(!store.try_begin_finalize(&id).await.expect("finalize early"));
+
+    // Results: written once, counters exact.
+    let r1 = result("a/x.pdf", &["A"], false);
+    match store.record(&id, &r1).await.expect("record") {
+        Recorded::Inserted(s) => assert_eq!((s.processed, s.matches, s.errors), (1, 1, 0)),
+        other => panic!("{other:?}"),
+    }
+    match store.record(&id, &r1).await.expect("record again") {
+        Recorded::Duplicate(s) => assert_eq!((s.processed, s.matches), (1, 1)),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.has_result(&id, "a/x.pdf").await.expect("has"));
+    assert!(!store.has_result(&id, "b/x.pdf").await.expect("has not"));
+    // Same file name in another folder is another file.
+    store
+        .record(&id, &result("b/x.pdf", &[], true))
+        .await
+        .expect("record b");
+    let s = store.get(&id).await.expect("get").expect("some");
+    assert_eq!((s.processed, s.matches, s.errors), (2, 1, 1));
+
+    // Concurrent redeliveries of one file count once.
+    let r3 = result("c/y.pdf", &["B"], false);
+    let mut handles = vec![];
+    for _ in 0..8 {
+        let store = store.clone();
+        let id = id.clone();
+        let r3 = r3.clone();
+        handles.push(tokio::spawn(async move { store.record(&id, &r3).await }));
+    }
+    let mut inserted = 0;
+    for h in handles {
+        if let Ok(Ok(Recorded::Inserted(_))) = h.await {
+            inserted += 1;
+        }
+    }
+    assert_eq!(inserted, 1);
+    // All processed but listing not done: no finalize.
+    assert!(!store.try_begin_finalize(&id).await.expect("not yet"));
+    store
+        .add_listed(&id, "page-2", 0, 0, true)
+        .await
+        .expect("done")
+        .expect("counted");
+    // Exactly one of many concurrent callers wins finalize.
+    let mut handles = vec![];
+    for _ in 0..8 {
+        let store = store.clone();
+        let id = id.clone();
+        handles.push(tokio::spawn(
+            async move { store.try_begin_finalize(&id).await },
+        ));
+    }
+    let mut wins = 0;
+    for h in handles {
+        if let Ok(Ok(true)) = h.await {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(
+        store.get(&id).await.expect("get").expect("some").status,
+        SessionStatus::Finalizing
+    );
+    assert!(store
+        .transition(
+            &id,
+            SessionStatus::Finalizing,
+            SessionStatus::Complete,
+            5000,
+            Some("url".into())
+        )
+        .await
+        .expect("complete"));
+    assert!(!store
+        .transition(
+            &id,
+            SessionStatus::Finalizing,
+            SessionStatus::Complete,
+            6000,
+            None
+        )
+        .await
+        .expect("again"));
+    let s = store.get(&id).await.expect("get").expect("some");
+    assert_eq!(
+        (s.status, s.finished_at_ms, s.report_url.as_deref()),
+        (SessionStatus::Complete, Some(5000), Some("url"))
+    );
+
+    // Results page in path order.
+    let id2 = format!("{prefix}-s2");
+    store
+        .create(&Session::new(
+            id2.clone(),
+            "bob".into(),
+            "/d".into(),
+            vec![],
+            0,
+            None,
+            0,
+        ))
+        .await
+        .expect("create 2");
+    for i in (0..25).rev() {
+        store
+            .record(&id2, &result(&format!("f{i:03}.pdf"), &[], false))
+            .await
+            .expect("record");
+    }
+    let mut seen = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .results(&id2, after.as_deref(), 10)
+            .await
+            .expect("page");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| r.file.path.clone());
+        seen.extend(page.into_iter().map(|r| r.file.path));
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("f{i:03}.pdf")).collect();
+    assert_eq!(seen, expected);
+    assert!(store
+        .results(&id, None, 10)
+        .await
+        .expect("results")
+        .iter()
+        .any(|r| r == &r1));
+
+    // Progress claims at most every interval.
+    assert!(store
+        .claim_progress(&id2, 10_000, 250)
+        .await
+        .expect("claim"));
+    assert!(!store
+        .claim_progress(&id2, 10_100, 250)
+        .await
+        .expect("too soon"));
+    assert!(store
+        .claim_progress(&id2, 10_250, 250)
+        .await
+        .expect("later"));
+    assert!(matches!(
+        store
+            .add_listed(&format!("{prefix}-nope"), "", 1, 0, false)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// `EventLog`: `seq` from 1 per session, replay after `since`.
+pub async fn event_log(log: Arc<dyn EventLog>, prefix: &str) {
+    let a = format!("{prefix}-ev-a");
+    let b = format!("{prefix}-ev-b");
+    for i in 0..5u64 {
+        let e = log
+            .append(
+                &a,
+                &ServerMessage::Progress {
+                    value: i as u8,
+                    processed: i,
+                    total: 5,
+                    matches: 0,
+                    errors: 0,
+                },
+            )
+            .await
+            .expect("append");
+        assert_eq!((e.seq, e.session_id.as_str()), (i + 1, a.as_str()));
+    }
+    let e = log
+        .append(
+            &b,
+            &ServerMessage::Cancelled {
+                message: "x".into(),
+            },
+        )
+        .await
+        .expect("append b");
+    assert_eq!(e.seq, 1);
+    let all = log.since(&a, 0, 100).await.expect("since 0");
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    let tail = log.since(&a, 3, 100).await.expect("since 3");
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(log.since(&a, 1, 2).await.expect("limit").len(), 2);
+    assert!(log
+        .since(&format!("{prefix}-none"), 0, 10)
+        .await
+        .expect("none")
+        .is_empty());
+    // Concurrent appends get distinct seqs.
+    let mut handles = vec![];
+    for _ in 0..10 {
+        let log = log.clone();
+        let b = b.clone();
+        handles.push(tokio::spawn(async move {
+            log.append(
+                &b,
+                &ServerMessage::Cancelled {
+                    message: "y".into(),
+                },
+            )
+            .await
+            .map(|e| e.seq)
+        }));
+    }
+    let mut seqs = vec![];
+    for h in handles {
+        seqs.push(h.await.expect("join").expect("append"));
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=11).collect::<Vec<u64>>());
+}
+
+/// `JobQueue`: delivery, acknowledgement, redelivery after the visibility timeout with a
+/// growing receive count, retry with delay.
+pub async fn job_queue(queue: Arc<dyn JobQueue>, prefix: &str) {
+    let s = format!("{prefix}-q");
+    let jobs: Vec<Job> = (0..3)
+        .map(|i| Job::List {
+            session: s.clone(),
+            cursor: Some(i.to_string()),
+        })
+        .collect();
+    queue.send(jobs.clone()).await.expect("send");
+    let got = queue
+        .receive(10, Duration::from_millis(300), Duration::from_secs(2))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 3);
+    let mut received: Vec<Job> = got.iter().map(|d| d.job.clone()).collect();
+    received.sort_by_key(|j| format!("{j:?}"));
+    assert_eq!(received, jobs);
+    assert!(got.iter().all(|d| d.receive_count == 1));
+    // Hidden while in flight.
+    assert!(queue
+        .receive(10, Duration::from_millis(300), Duration::from_millis(50))
+        .await
+        .expect("hidden")
+        .is_empty());
+    queue.ack(&got[0].receipt).await.expect("ack");
+    assert_eq!(
+        queue.ack(&got[0].receipt).await,
+        Err(QueueError::UnknownReceipt)
+    );
+    queue
+        .retry(&got[1].receipt, Duration::from_millis(100))
+        .await
+        .expect("retry");
+    // got[2] is never acknowledged: delivered again after its visibility timeout.
+    let mut again = vec![];
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while again.len() < 2 && std::time::Instant::now() < deadline {
+        again.extend(
+            queue
+                .receive(10, Duration::from_secs(30), Duration::from_millis(500))
+                .await
+                .expect("redeliver"),
+        );
+    }
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|d| d.receive_count == 2));
+    for d in &again {
+        queue.ack(&d.receipt).await.expect("ack again");
+    }
+    assert!(queue
+        .receive(10, Duration::from_secs(30), Duration::from_millis(400))
+        .await
+        .expect("empty")
+        .is_empty());
+}

@@ -1,0 +1,665 @@
+//! The use cases: start a scan, list its source, process file batches, finalize, cancel.
+//! Entry points (the command line, an HTTP route, a Lambda handler) parse, call one of these,
+//! and map the result.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use isoscan_core::matcher::{Discoverer, Matcher};
+use isoscan_core::protocol::ServerMessage;
+use isoscan_core::report::{ReportBuilder, ReportSummary};
+use isoscan_core::result::{FileRef, FileResult, Outcome};
+use isoscan_core::targets::TargetList;
+use isoscan_core::text::DocText;
+
+use crate::ports::*;
+
+/// Files per queue message (an SQS batch entry holds paths only).
+pub const FILES_PER_JOB: usize = 10;
+/// Receives after which a job's files are recorded as errors (the dead-letter rule).
+pub const MAX_RECEIVES: u32 = 5;
+const PROGRESS_INTERVAL_MS: u64 = 250;
+const RESULTS_PAGE: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Largest file fetched, in bytes.
+    pub max_file_bytes: u64,
+    /// Written into reports.
+    pub version: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_file_bytes: 512 * 1024 * 1024,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Everything a use case needs, behind ports.
+#[derive(Clone)]
+pub struct Ports {
+    pub sessions: Arc<dyn SessionStore>,
+    pub events: Arc<dyn EventLog>,
+    pub queue: Arc<dyn JobQueue>,
+    pub source: Arc<dyn Source>,
+    pub extractor: Arc<dyn Extractor>,
+    pub notifier: Arc<dyn Notifier>,
+    pub reports: Arc<dyn ReportStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("unknown session {0}")]
+    UnknownSession(String),
+    #[error("session {0} belongs to another user")]
+    Forbidden(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Report(#[from] ReportStoreError),
+    #[error("{0}")]
+    Extractor(String),
+}
+
+impl EngineError {
+    /// Whether the same job may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Store(StoreError::Unavailable(_))
+                | EngineError::Queue(QueueError::Unavailable(_))
+                | EngineError::Source(SourceError::Transient(_))
+                | EngineError::Report(_)
+                | EngineError::Extractor(_)
+        )
+    }
+}
+
+/// A request to scan.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    pub owner: String,
+    pub source: String,
+    /// `None`: no list; codes are discovered by `pattern`.
+    pub targets: Option<TargetList>,
+    pub pattern: Option<String>,
+}
+
+enum Finder {
+    Targets(Matcher),
+    Discover(Discoverer),
+}
+
+pub struct Engine {
+    pub ports: Ports,
+    pub config: EngineConfig,
+    finders: Mutex<HashMap<String, Arc<Finder>>>,
+}
+
+impl Engine {
+    pub fn new(ports: Ports, config: EngineConfig) -> Engine {
+        Engine {
+            ports,
+            config,
+            finders: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn emit(&self, session: &str, message: ServerMessage) -> Result<(), EngineError> {
+        let env = self.ports.events.append(session, &message).await?;
+        if let Err(e) = self.ports.notifier.publish(&env).await {
+            // Clients catch up from the event log; a failed push never fails the work.
+            tracing::warn!(session, error = %e, "publish failed");
+        }
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> Result<Session, EngineError> {
+        self.ports
+            .sessions
+            .get(id)
+            .await?
+            .ok_or_else(|| EngineError::UnknownSession(id.to_string()))
+    }
+
+    fn finder(&self, s: &Session) -> Result<Arc<Finder>, EngineError> {
+        let mut cache = self
+            .finders
+            .lock()
+            .map_err(|_| EngineError::Extractor("lock poisoned".into()))?;
+        if let Some(f) = cache.get(&s.id) {
+            return Ok(f.clone());
+        }
+        let f = if s.targets.is_empty() {
+            let p = s.pattern.as_deref().unwrap_or(Discoverer::DEFAULT);
+            Finder::Discover(
+                Discoverer::new(p).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            )
+        } else {
+            Finder::Targets(
+                Matcher::new(&s.targets).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            )
+        };
+        let f = Arc::new(f);
+        cache.insert(s.id.clone(), f.clone());
+        Ok(f)
+    }
+
+    /// Creates the session, queues its listing, and sends STARTED.
+    pub async fn start_scan(&self, req: ScanRequest) -> Result<Session, EngineError> {
+        if let Some(p) = &req.pattern {
+            Discoverer::new(p).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        }
+        self.ports.source.check(&req.source).await?;
+        let (targets, duplicates) = match req.targets {
+            Some(t) => (t.codes, t.duplicates as u64),
+            None => (vec![], 0),
+        };
+        let id = self.ports.clock.new_id();
+        let session = Session::new(
+            id.clone(),
+            req.owner,
+            req.source,
+            targets,
+            duplicates,
+            req.pattern,
+            self.ports.clock.now_ms(),
+        );
+        self.ports.sessions.create(&session).await?;
+        self.ports
+            .queue
+            .send(vec![Job::List {
+                session: id.clone(),
+                cursor: None,
+            }])
+            .await?;
+        let message = if session.targets.is_empty() {
+            format!(
+                "Scanning {} for codes matching the discovery pattern",
+                session.source
+            )
+        } else {
+            format!(
+                "Scanning {} for {} codes",
+                session.source,
+                session.targets.len()
+            )
+        };
+        self.emit(
+            &id,
+            ServerMessage::Started {
+                message,
+                total_files: None,
+            },
+        )
+        .await?;
+        Ok(session)
+    }
+
+    /// Lists one page of the source: queues its files in batches and the next page.
+    pub async fn list_source(
+        &self,
+        session_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        if s.status != SessionStatus::Running || s.listing_done {
+            return Ok(());
+        }
+        let page = match self.ports.source.list(&s.source, cursor).await {
+            Ok(p) => p,
+            Err(e @ SourceError::Transient(_)) => return Err(e.into()),
+            Err(e) => {
+                self.fail(&s, &e.to_string(), "source").await?;
+                return Ok(());
+            }
+        };
+        let mut jobs: Vec<Job> = page
+            .files
+            .chunks(FILES_PER_JOB)
+            .map(|c| Job::Files {
+                session: session_id.to_string(),
+                files: c.to_vec(),
+            })
+            .collect();
+        if let Some(next) = &page.next {
+            jobs.push(Job::List {
+                session: session_id.to_string(),
+                cursor: Some(next.clone()),
+            });
+        }
+        let done = page.next.is_none();
+        // Counts first, then jobs, so a batch never finishes before its files are counted; the
+        // count is conditional on the page, so a retried page sends its jobs again (harmless:
+        // results are written once) but never counts twice.
+        let page_key = cursor.unwrap_or("");
+        let files = (page.files.len() + page.errors.len()) as u64;
+        self.ports
+            .sessions
+            .add_listed(session_id, page_key, files, page.skipped.len() as u64, done)
+            .await?;
+        self.ports.queue.send(jobs).await?;
+        for (file, reason) in page.errors {
+            self.record(
+                &s,
+                FileResult {
+                    file,
+                    outcome: Outcome::Error { reason },
+                },
+            )
+            .await?;
+        }
+        if done {
+            self.maybe_finalize(session_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn fail(&self, s: &Session, message: &str, code: &str) -> Result<(), EngineError> {
+        if self
+            .ports
+            .sessions
+            .transition(
+                &s.id,
+                SessionStatus::Running,
+                SessionStatus::Failed,
+                self.ports.clock.now_ms(),
+                None,
+            )
+            .await?
+        {
+            self.emit(
+                &s.id,
+                ServerMessage::Error {
+                    message: message.to_string(),
+                    code: code.to_string(),
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn matches(&self, finder: &Finder, doc: &DocText) -> (Vec<String>, BTreeMap<String, Vec<u32>>) {
+        match finder {
+            Finder::Targets(m) => {
+                let hits = m.find_in_doc(doc);
+                let codes: Vec<String> = hits.keys().map(|i| m.codes()[*i].clone()).collect();
+                let pages = hits
+                    .into_iter()
+                    .map(|(i, p)| (m.codes()[i].clone(), p))
+                    .collect();
+                (codes, pages)
+            }
+            Finder::Discover(d) => {
+                let found = d.find_in_doc(doc);
+                (
+                    found.iter().map(|(c, _)| c.clone()).collect(),
+                    found.into_iter().collect(),
+                )
+            }
+        }
+    }
+
+    /// Reads one file; an unreadable file is an `Outcome::Error`, a transient failure an `Err`.
+    pub async fn scan_file(&self, s: &Session, file: &FileRef) -> Result<FileResult, EngineError> {
+        let bytes = match self
+            .ports
+            .source
+            .fetch(&s.source, file, self.config.max_file_bytes)
+            .await
+        {
+            Ok(b) => b,
+            Err(SourceError::Transient(e)) => {
+                return Err(EngineError::Source(SourceError::Transient(e)))
+            }
+            Err(e) => {
+                return Ok(FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error {
+                        reason: e.to_string(),
+                    },
+                })
+            }
+        };
+        let doc = match self.ports.extractor.extract(file, bytes).await {
+            Ok(d) => d,
+            Err(ExtractFailure::File(reason)) => {
+                return Ok(FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error { reason },
+                })
+            }
+            Err(ExtractFailure::Transient(e)) => return Err(EngineError::Extractor(e)),
+        };
+        let finder = self.finder(s)?;
+        let (codes, pages) = self.matches(&finder, &doc);
+        Ok(FileResult {
+            file: file.clone(),
+            outcome: Outcome::Read {
+                codes,
+                pages,
+                ocr: false,
+                needs_ocr: doc.pages_needing_ocr(),
+            },
+        })
+    }
+
+    /// Records a result once and tells the clients.
+    async fn record(&self, s: &Session, result: FileResult) -> Result<(), EngineError> {
+        let recorded = self.ports.sessions.record(&s.id, &result).await?;
+        if let Some(msg) = ServerMessage::for_result(&result) {
+            // A redelivered file's MATCH_FOUND may go out again; clients deduplicate by seq.
+            self.emit(&s.id, msg).await?;
+        }
+        let now = match recorded {
+            Recorded::Inserted(now) => now,
+            Recorded::Duplicate(_) => return Ok(()),
+        };
+        let last = now.all_processed();
+        if last
+            || self
+                .ports
+                .sessions
+                .claim_progress(&s.id, self.ports.clock.now_ms(), PROGRESS_INTERVAL_MS)
+                .await?
+        {
+            let value = if now.total == 0 {
+                0
+            } else {
+                (now.processed * 100 / now.total).min(100) as u8
+            };
+            self.emit(
+                &s.id,
+                ServerMessage::Progress {
+                    value,
+                    processed: now.processed,
+                    total: now.total,
+                    matches: now.matches,
+                    errors: now.errors,
+                },
+            )
+            .await?;
+        }
+        if last {
+            self.maybe_finalize(&s.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Processes a batch of files. A file already recorded is skipped (a redelivery);
+    /// `receive_count` past [`MAX_RECEIVES`] records the remaining files as errors.
+    pub async fn process_batch(
+        &self,
+        session_id: &str,
+        files: &[FileRef],
+        receive_count: u32,
+    ) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        for file in files {
+            if s.status != SessionStatus::Running {
+                // Cancelled or failed: the files are dropped.
+                return Ok(());
+            }
+            if self
+                .ports
+                .sessions
+                .has_result(session_id, &file.path)
+                .await?
+            {
+                continue;
+            }
+            let result = if receive_count > MAX_RECEIVES {
+                FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error {
+                        reason: format!("gave up after {MAX_RECEIVES} attempts"),
+                    },
+                }
+            } else {
+                self.scan_file(&s, file).await?
+            };
+            self.record(&s, result).await?;
+        }
+        Ok(())
+    }
+
+    async fn maybe_finalize(&self, session_id: &str) -> Result<(), EngineError> {
+        if self.ports.sessions.try_begin_finalize(session_id).await? {
+            self.ports
+                .queue
+                .send(vec![Job::Finalize {
+                    session: session_id.to_string(),
+                }])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Builds the report from every result and sends COMPLETE (once).
+    pub async fn finalize(&self, session_id: &str) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        if s.status != SessionStatus::Finalizing {
+            return Ok(());
+        }
+        let report_all = s.targets.is_empty();
+        let scratch = self.ports.reports.scratch_dir();
+        let mut builder = ReportBuilder::new(&s.targets, scratch.as_deref())
+            .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .ports
+                .sessions
+                .results(session_id, after.as_deref(), RESULTS_PAGE)
+                .await?;
+            for r in &page {
+                builder
+                    .add(r, report_all)
+                    .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
+            }
+            match page.last() {
+                Some(last) if page.len() == RESULTS_PAGE => after = Some(last.file.path.clone()),
+                _ => break,
+            }
+        }
+        let (found, not_found) = builder.found_split();
+        let finished = self.ports.clock.now_ms();
+        let summary = ReportSummary {
+            source: s.source.clone(),
+            started_at: format_ms(s.started_at_ms),
+            finished_at: format_ms(finished),
+            duration_s: finished.saturating_sub(s.started_at_ms) as f64 / 1000.0,
+            total_files: s.total + s.skipped,
+            processed: s.processed,
+            matches: s.matches,
+            errors: s.errors,
+            skipped: s.skipped,
+            codes: (found.len() + not_found.len()) as u64,
+            codes_found: found.len() as u64,
+            duplicates_dropped: s.duplicates,
+            version: self.config.version.clone(),
+        };
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        builder
+            .finish(&summary, &mut bytes)
+            .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
+        let url = self
+            .ports
+            .reports
+            .put(session_id, bytes.into_inner())
+            .await?;
+        if self
+            .ports
+            .sessions
+            .transition(
+                session_id,
+                SessionStatus::Finalizing,
+                SessionStatus::Complete,
+                finished,
+                Some(url.clone()),
+            )
+            .await?
+        {
+            if let Ok(mut f) = self.finders.lock() {
+                f.remove(session_id);
+            }
+            let message = format!(
+                "Scan complete: {} of {} files matched, {} errors, {} skipped",
+                s.matches, s.processed, s.errors, s.skipped
+            );
+            self.emit(
+                session_id,
+                ServerMessage::Complete {
+                    download_url: url,
+                    total_matches: s.matches,
+                    total_processed: s.processed,
+                    message,
+                    total_files: s.total + s.skipped,
+                    errors: s.errors,
+                    skipped: s.skipped,
+                    codes_found: found,
+                    codes_not_found: not_found,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels a running scan of `owner`'s.
+    pub async fn cancel(&self, session_id: &str, owner: &str) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        if s.owner != owner {
+            return Err(EngineError::Forbidden(session_id.to_string()));
+        }
+        if self
+            .ports
+            .sessions
+            .transition(
+                session_id,
+                SessionStatus::Running,
+                SessionStatus::Cancelled,
+                self.ports.clock.now_ms(),
+                None,
+            )
+            .await?
+        {
+            self.emit(
+                session_id,
+                ServerMessage::Cancelled {
+                    message: "Scan cancelled".into(),
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs one delivered job.
+    pub async fn handle(&self, delivery: &Delivery) -> Result<(), EngineError> {
+        match &delivery.job {
+            Job::List { session, cursor } => self.list_source(session, cursor.as_deref()).await,
+            Job::Files { session, files } => {
+                self.process_batch(session, files, delivery.receive_count)
+                    .await
+            }
+            Job::Finalize { session } => self.finalize(session).await,
+        }
+    }
+
+    /// Takes jobs until `stop` says so: acknowledges what succeeded or failed for good, and
+    /// puts back what may succeed later (with backoff).
+    pub async fn work(&self, stop: tokio::sync::watch::Receiver<bool>) {
+        let visibility = Duration::from_secs(300);
+        while !*stop.borrow() {
+            let deliveries = match self
+                .ports
+                .queue
+                .receive(1, visibility, Duration::from_millis(200))
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "receive failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            for d in deliveries {
+                let outcome = self.handle(&d).await;
+                let r = match outcome {
+                    Ok(()) => self.ports.queue.ack(&d.receipt).await,
+                    Err(e) if e.is_retryable() && d.receive_count <= MAX_RECEIVES => {
+                        tracing::warn!(job = ?d.job, error = %e, "job failed; retrying");
+                        self.ports
+                            .queue
+                            .retry(
+                                &d.receipt,
+                                Duration::from_millis(200 << d.receive_count.min(6)),
+                            )
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::error!(job = ?d.job, error = %e, "job failed");
+                        if let Ok(s) = self.session(d.job.session()).await {
+                            let _ = self
+                                .fail(&s, &format!("The scan stopped: {e}"), "internal")
+                                .await;
+                        }
+                        self.ports.queue.ack(&d.receipt).await
+                    }
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "queue acknowledgement failed");
+                }
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time in milliseconds.
+pub fn format_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::format_ms(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            super::format_ms(1_795_824_000_000 + 3_723_000),
+            "2026-11-28 01:02:03 UTC"
+        );
+    }
+}

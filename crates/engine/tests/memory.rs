@@ -1,0 +1,307 @@
+//! The shared port suites on the in-memory adapters, and whole scans through the use cases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isoscan_core::protocol::ServerMessage;
+use isoscan_core::targets::TargetList;
+use isoscan_engine::memory::*;
+use isoscan_engine::ports::*;
+use isoscan_engine::suite;
+use isoscan_engine::{Engine, EngineConfig, Ports, ScanRequest};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_passes_the_store_suite() {
+    suite::session_store(Arc::new(MemoryStore::new()), "mem").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_passes_the_event_log_suite() {
+    suite::event_log(Arc::new(MemoryStore::new()), "mem").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_queue_passes_the_queue_suite() {
+    suite::job_queue(Arc::new(MemoryQueue::new()), "mem").await;
+}
+
+struct Rig {
+    engine: Arc<Engine>,
+    store: Arc<MemoryStore>,
+    notifier: Arc<MemoryNotifier>,
+    reports: Arc<MemoryReports>,
+}
+
+fn rig(source: MemorySource) -> Rig {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = Arc::new(MemoryNotifier::default());
+    let reports = Arc::new(MemoryReports::default());
+    let ports = Ports {
+        sessions: store.clone(),
+        events: store.clone(),
+        queue: Arc::new(MemoryQueue::new()),
+        source: Arc::new(source),
+        extractor: Arc::new(TextExtractor),
+        notifier: notifier.clone(),
+        reports: reports.clone(),
+        clock: Arc::new(SystemClock::default()),
+    };
+    Rig {
+        engine: Arc::new(Engine::new(ports, EngineConfig::default())),
+        store,
+        notifier,
+        reports,
+    }
+}
+
+async fn run_until_final(r: &Rig, id: &str, workers: usize) -> Session {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut handles = vec![];
+    for _ in 0..workers {
+        let e = r.engine.clone();
+        let rx = rx.clone();
+        handles.push(tokio::spawn(async move { e.work(rx).await }));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let s = loop {
+        let s = r.store.get(id).await.unwrap().unwrap();
+        if s.status.is_final() || std::time::Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    s
+}
+
+fn source(n: usize) -> MemorySource {
+    let mut s = MemorySource {
+        page_size: 7,
+        ..Default::default()
+    };
+    for i in 0..n {
+        let text = match i % 4 {
+            0 => format!("see HC-{i:04} (typ.)\u{c}page two HC-9999"),
+            1 => "nothing here".to_string(),
+            2 => format!("HC-{i:04}1 is not HC-{i:04}"),
+            _ => "\u{c}".to_string(),
+        };
+        s.files
+            .insert(format!("dir{}/f{i:03}.pdf", i % 3), text.into_bytes());
+    }
+    s.files.insert("notes.txt".into(), b"HC-0000".to_vec());
+    s.files.insert("dir0/bad.pdf".into(), vec![0xff, 0xfe]);
+    s.broken.push("dir1/f001.pdf".into());
+    *s.transient.lock().unwrap() = 3;
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scan_counts_every_file_once_and_completes_once() {
+    let r = rig(source(40));
+    let targets = TargetList {
+        codes: vec![
+            "HC-0000".into(),
+            "HC-9999".into(),
+            "HC-0002".into(),
+            "NOPE-1".into(),
+        ],
+        duplicates: 2,
+        sheet: "Sheet1".into(),
+        column: "A".into(),
+        header: None,
+    };
+    let s = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: Some(targets),
+            pattern: None,
+        })
+        .await
+        .unwrap();
+    let done = run_until_final(&r, &s.id, 4).await;
+    assert_eq!(done.status, SessionStatus::Complete);
+    // 41 .pdf names (40 + bad.pdf), notes.txt skipped.
+    assert_eq!((done.total, done.processed, done.skipped), (41, 41, 1));
+    // bad.pdf is not text; f001 cannot be fetched.
+    assert_eq!(done.errors, 2);
+    // The ten files with i % 4 == 0 hold HC-9999 (f000 also HC-0000); f002 holds HC-0002.
+    assert_eq!(done.matches, 11);
+    let sent = r.notifier.sent.lock().unwrap().clone();
+    let seqs: Vec<u64> = sent.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=sent.len() as u64).collect::<Vec<_>>());
+    assert!(matches!(sent[0].message, ServerMessage::Started { .. }));
+    let completes: Vec<_> = sent
+        .iter()
+        .filter(|e| matches!(e.message, ServerMessage::Complete { .. }))
+        .collect();
+    assert_eq!(completes.len(), 1);
+    assert!(matches!(
+        sent.last().unwrap().message,
+        ServerMessage::Complete { .. }
+    ));
+    match &completes[0].message {
+        ServerMessage::Complete {
+            total_files,
+            total_processed,
+            errors,
+            skipped,
+            codes_found,
+            codes_not_found,
+            total_matches,
+            ..
+        } => {
+            assert_eq!(
+                (
+                    *total_files,
+                    *total_processed,
+                    *errors,
+                    *skipped,
+                    *total_matches
+                ),
+                (42, 41, 2, 1, 11)
+            );
+            assert_eq!(
+                codes_found,
+                &vec![
+                    "HC-0000".to_string(),
+                    "HC-9999".to_string(),
+                    "HC-0002".to_string()
+                ]
+            );
+            assert_eq!(codes_not_found, &vec!["NOPE-1".to_string()]);
+        }
+        _ => unreachable!(),
+    }
+    let last_progress = sent.iter().rev().find_map(|e| match &e.message {
+        ServerMessage::Progress {
+            processed,
+            total,
+            value,
+            ..
+        } => Some((*processed, *total, *value)),
+        _ => None,
+    });
+    assert_eq!(last_progress, Some((41, 41, 100)));
+    let matches: Vec<_> = sent
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::MatchFound { data } => Some(data.clone()),
+            _ => None,
+        })
+        .collect();
+    let f000 = matches.iter().find(|m| m.path == "dir0/f000.pdf").unwrap();
+    assert_eq!(f000.codes, vec!["HC-0000", "HC-9999"]);
+    assert_eq!(f000.pages.get("HC-9999"), Some(&vec![2]));
+    assert!(r.reports.reports.lock().unwrap().contains_key(&s.id));
+    // A redelivered finalize job changes nothing and sends no second COMPLETE.
+    r.engine.finalize(&s.id).await.unwrap();
+    let n = r
+        .notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.message, ServerMessage::Complete { .. }))
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_batches_change_nothing() {
+    let r = rig(source(12));
+    let s = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: None,
+            pattern: None,
+        })
+        .await
+        .unwrap();
+    let done = run_until_final(&r, &s.id, 2).await;
+    assert_eq!(done.status, SessionStatus::Complete);
+    let before = r.store.get(&s.id).await.unwrap().unwrap();
+    // Every batch again, as a queue that redelivers would.
+    let files: Vec<_> = r
+        .store
+        .results(&s.id, None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.file)
+        .collect();
+    for chunk in files.chunks(10) {
+        r.engine.process_batch(&s.id, chunk, 2).await.unwrap();
+    }
+    r.engine.list_source(&s.id, None).await.unwrap();
+    assert_eq!(r.store.get(&s.id).await.unwrap().unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_the_scan_and_checks_the_owner() {
+    let r = rig(source(30));
+    let s = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: None,
+            pattern: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.engine.cancel(&s.id, "someone-else").await,
+        Err(isoscan_engine::EngineError::Forbidden(_))
+    ));
+    r.engine.cancel(&s.id, "me").await.unwrap();
+    let done = run_until_final(&r, &s.id, 2).await;
+    assert_eq!(done.status, SessionStatus::Cancelled);
+    assert!(r
+        .notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e.message, ServerMessage::Cancelled { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_before_anything_starts() {
+    let r = rig(source(1));
+    let e = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "elsewhere".into(),
+            targets: None,
+            pattern: None,
+        })
+        .await;
+    assert!(matches!(
+        e,
+        Err(isoscan_engine::EngineError::Source(SourceError::NotFound(
+            _
+        )))
+    ));
+    let e = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: None,
+            pattern: Some("(".into()),
+        })
+        .await;
+    assert!(matches!(
+        e,
+        Err(isoscan_engine::EngineError::InvalidRequest(_))
+    ));
+}
