@@ -1,1 +1,10 @@
-//! placeholder
+//! isoscan on one machine: the local adapters (folder and zip sources, extraction in worker
+//! processes, the command line's events writer and report file) and the `isoscan` binary.
+//!
+//! Adapters here implement the engine's ports; they hold no business logic. Nothing here may
+//! depend on AWS.
+
+pub mod cli;
+pub mod sandbox;
+pub mod scan;
+pub mod source;

@@ -40,15 +40,22 @@ pub fn write_corpus(
 pub fn code_list(truth: &BTreeMap<String, FileTruth>, n: usize) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![];
-    'outer: for t in truth.values() {
-        for c in &t.codes {
-            if out.len() >= n / 2 {
-                break 'outer;
-            }
-            if seen.insert(c.clone()) {
-                out.push(c.clone());
+    // One code from each drawing in turn, so the listed codes are spread over the corpus.
+    let mut round = 0;
+    while out.len() < n / 2 {
+        let mut any = false;
+        for t in truth.values() {
+            if let Some(c) = t.codes.get(round) {
+                any = true;
+                if out.len() < n / 2 && seen.insert(c.clone()) {
+                    out.push(c.clone());
+                }
             }
         }
+        if !any {
+            break;
+        }
+        round += 1;
     }
     for t in truth.values() {
         for c in &t.absent {

@@ -1,0 +1,302 @@
+//! Extraction in worker processes, so that no file can take a scan down: a file that crashes
+//! its reader, exhausts the memory limit or runs past the time limit costs one worker process
+//! (restarted for the next file) and is a FILE_ERROR with the reason.
+//!
+//! The parent and a worker speak length-prefixed frames over the worker's stdin and stdout:
+//! the file's bytes one way, a JSON [`Reply`] the other.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use isoscan_core::result::FileRef;
+use isoscan_core::text::DocText;
+use isoscan_engine::ports::{ExtractFailure, Extractor};
+use isoscan_extract::{extract, Limits};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::Semaphore;
+
+/// The hidden subcommand a worker process runs.
+pub const WORKER_COMMAND: &str = "__extract-worker";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Text(DocText),
+    Error { code: String, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// The `isoscan` binary (the current executable, normally).
+    pub program: PathBuf,
+    pub workers: usize,
+    pub limits: Limits,
+    /// Address-space limit of a worker, in MiB (0: none).
+    pub memory_mb: u64,
+    /// Time a worker gets past the wall-time limit before it is killed.
+    pub grace: Duration,
+}
+
+impl PoolConfig {
+    pub fn new(program: PathBuf, workers: usize) -> Self {
+        PoolConfig {
+            program,
+            workers: workers.max(1),
+            limits: Limits::default(),
+            memory_mb: 1024,
+            grace: Duration::from_secs(5),
+        }
+    }
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr_tail: Arc<Mutex<String>>,
+}
+
+/// A pool of worker processes behind the [`Extractor`] port.
+pub struct ProcessPool {
+    cfg: PoolConfig,
+    idle: Mutex<Vec<Worker>>,
+    permits: Semaphore,
+}
+
+impl ProcessPool {
+    pub fn new(cfg: PoolConfig) -> Self {
+        let n = cfg.workers;
+        ProcessPool {
+            cfg,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(n),
+        }
+    }
+
+    fn spawn(&self) -> std::io::Result<Worker> {
+        let l = &self.cfg.limits;
+        let mut child = Command::new(&self.cfg.program)
+            .arg(WORKER_COMMAND)
+            .arg(format!("--wall-ms={}", l.wall_time.as_millis()))
+            .arg(format!("--max-decompressed={}", l.max_decompressed_bytes))
+            .arg(format!("--max-ops={}", l.max_ops_per_page))
+            .arg(format!("--max-glyphs={}", l.max_glyphs_per_page))
+            .arg(format!("--max-xobject-depth={}", l.max_xobject_depth))
+            .arg(format!("--max-ref-depth={}", l.max_ref_depth))
+            .arg(format!("--memory-mb={}", self.cfg.memory_mb))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("worker pipes missing"));
+        };
+        let tail = Arc::new(Mutex::new(String::new()));
+        let t = tail.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut t) = t.lock() {
+                    t.push_str(&line);
+                    t.push('\n');
+                    if t.len() > 4096 {
+                        let cut = t.len() - 2048;
+                        let cut = (cut..t.len()).find(|i| t.is_char_boundary(*i)).unwrap_or(0);
+                        t.drain(..cut);
+                    }
+                }
+            }
+        });
+        Ok(Worker {
+            child,
+            stdin,
+            stdout,
+            stderr_tail: tail,
+        })
+    }
+
+    async fn roundtrip(w: &mut Worker, bytes: &[u8]) -> std::io::Result<Reply> {
+        w.stdin
+            .write_all(&(bytes.len() as u64).to_le_bytes())
+            .await?;
+        w.stdin.write_all(bytes).await?;
+        w.stdin.flush().await?;
+        let mut len = [0u8; 8];
+        w.stdout.read_exact(&mut len).await?;
+        let len = u64::from_le_bytes(len);
+        if len > 1 << 30 {
+            return Err(std::io::Error::other("reply too large"));
+        }
+        let mut buf = vec![0u8; len as usize];
+        w.stdout.read_exact(&mut buf).await?;
+        serde_json::from_slice(&buf).map_err(std::io::Error::other)
+    }
+
+    fn crash_reason(&self, status: Option<std::process::ExitStatus>, tail: &str) -> String {
+        if tail.contains("memory allocation of") || tail.contains("out of memory") {
+            return format!(
+                "limit exceeded: over the memory limit of {} MiB",
+                self.cfg.memory_mb
+            );
+        }
+        if tail.contains("overflowed its stack") {
+            return "limit exceeded: nested too deeply (stack overflow)".into();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(sig) = status.and_then(|s| s.signal()) {
+                return format!("the reader crashed on this file (signal {sig})");
+            }
+        }
+        match status.and_then(|s| s.code()) {
+            Some(c) => format!("the reader stopped on this file (exit code {c})"),
+            None => "the reader stopped on this file".into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Extractor for ProcessPool {
+    async fn extract(&self, file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ExtractFailure::Transient(e.to_string()))?;
+        let reused = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut w = match reused {
+            Some(w) => w,
+            None => self.spawn().map_err(|e| {
+                ExtractFailure::Transient(format!("cannot start a reader process: {e}"))
+            })?,
+        };
+        let hard = self.cfg.limits.wall_time + self.cfg.grace;
+        match tokio::time::timeout(hard, Self::roundtrip(&mut w, &bytes)).await {
+            Ok(Ok(reply)) => {
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.push(w);
+                }
+                match reply {
+                    Reply::Text(doc) => Ok(doc),
+                    Reply::Error { message, .. } => Err(ExtractFailure::File(message)),
+                }
+            }
+            Ok(Err(_)) => {
+                let status = tokio::time::timeout(Duration::from_secs(5), w.child.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                // Let the stderr reader drain what the worker said last.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let tail = w.stderr_tail.lock().map(|t| t.clone()).unwrap_or_default();
+                let reason = self.crash_reason(status, &tail);
+                tracing::warn!(path = %file.path, %reason, stderr = %tail.trim(), "reader process died");
+                Err(ExtractFailure::File(reason))
+            }
+            Err(_) => {
+                let _ = w.child.kill().await;
+                Err(ExtractFailure::File(format!(
+                    "timed out after {} s",
+                    self.cfg.limits.wall_time.as_secs_f32()
+                )))
+            }
+        }
+    }
+}
+
+/// Options of the worker subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    pub wall_ms: u64,
+    #[arg(long)]
+    pub max_decompressed: u64,
+    #[arg(long)]
+    pub max_ops: usize,
+    #[arg(long)]
+    pub max_glyphs: usize,
+    #[arg(long)]
+    pub max_xobject_depth: usize,
+    #[arg(long)]
+    pub max_ref_depth: usize,
+    #[arg(long, default_value_t = 0)]
+    pub memory_mb: u64,
+}
+
+#[cfg(unix)]
+fn limit_memory(mb: u64) {
+    if mb == 0 {
+        return;
+    }
+    let bytes = mb.saturating_mul(1024 * 1024) as libc::rlim_t;
+    let lim = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit with a valid pointer to an initialised struct.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
+    if rc != 0 {
+        eprintln!("isoscan worker: cannot set the memory limit");
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_memory(_mb: u64) {}
+
+/// The worker process: reads files from stdin, writes replies to stdout, until stdin closes.
+pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
+    let limits = Limits {
+        wall_time: Duration::from_millis(args.wall_ms),
+        max_decompressed_bytes: args.max_decompressed,
+        max_ops_per_page: args.max_ops,
+        max_glyphs_per_page: args.max_glyphs,
+        max_xobject_depth: args.max_xobject_depth,
+        max_ref_depth: args.max_ref_depth,
+        ..Limits::default()
+    };
+    // A generous stack for the PDF parser, within the address-space limit.
+    let handle = std::thread::Builder::new().stack_size(64 << 20).spawn(
+        move || -> std::io::Result<()> {
+            limit_memory(args.memory_mb);
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            let mut input = stdin.lock();
+            let mut output = stdout.lock();
+            loop {
+                let mut len = [0u8; 8];
+                match input.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+                let len = u64::from_le_bytes(len);
+                let mut bytes = Vec::new();
+                (&mut input).take(len).read_to_end(&mut bytes)?;
+                let reply = match extract(&bytes, &limits) {
+                    Ok(doc) => Reply::Text(doc),
+                    Err(e) => Reply::Error {
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    },
+                };
+                drop(bytes);
+                let out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
+                output.write_all(&(out.len() as u64).to_le_bytes())?;
+                output.write_all(&out)?;
+                output.flush()?;
+            }
+        },
+    )?;
+    handle
+        .join()
+        .map_err(|_| std::io::Error::other("worker thread panicked"))?
+}

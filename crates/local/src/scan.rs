@@ -1,0 +1,170 @@
+//! `isoscan scan`: wires the local adapters to the engine and runs one scan in-process.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use isoscan_core::protocol::ServerMessage;
+use isoscan_core::targets::read_targets;
+use isoscan_engine::memory::{MemoryQueue, MemoryStore, SystemClock};
+use isoscan_engine::{Engine, EngineConfig, Ports, ScanRequest};
+
+use crate::cli::{CliNotifier, ReportFile};
+use crate::sandbox::{PoolConfig, ProcessPool};
+use crate::source::LocalSource;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanArgs {
+    /// A folder of drawings, or a .zip archive of them.
+    pub source: PathBuf,
+    /// The code list: .xlsx, .xlsm, .xls, .ods, .csv or .txt. Without one, every file is
+    /// reported with the codes the discovery pattern finds.
+    #[arg(long, short)]
+    pub targets: Option<PathBuf>,
+    /// Sheet of the code list (name or 1-based number); the first by default.
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Column of the code list (letter, 1-based number or header); A by default.
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Discovery pattern for scans without a code list.
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Where to write the Excel report.
+    #[arg(long, short, default_value = "isoscan-report.xlsx")]
+    pub out: PathBuf,
+    /// Write every event as NDJSON to this file, or to standard output with `-`.
+    #[arg(long)]
+    pub events: Option<String>,
+    /// Files read at once (default: the number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Time limit per file, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub file_timeout: u64,
+    /// Memory limit of each reader process, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    pub file_memory_mb: u64,
+}
+
+/// What a scan that ran to its end reports.
+pub struct Finished {
+    pub summary: String,
+}
+
+/// Errors that end the command before or during a scan (exit code 1).
+pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
+    let targets = match &args.targets {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the code list {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let list = read_targets(&bytes, &name, args.sheet.as_deref(), args.column.as_deref())
+                .with_context(|| format!("{}", path.display()))?;
+            Some(list)
+        }
+        None => None,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let events: Option<Box<dyn std::io::Write + Send>> = match args.events.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(std::io::stdout())),
+        Some(path) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the events file {path}"))?,
+        ))),
+    };
+    let (notifier, mut done) = CliNotifier::new(events, std::io::stderr().is_terminal());
+    let notifier = Arc::new(notifier);
+    let mut pool = PoolConfig::new(program, jobs);
+    pool.limits.wall_time = Duration::from_secs(args.file_timeout.max(1));
+    pool.memory_mb = args.file_memory_mb;
+    let store = Arc::new(MemoryStore::new());
+    let ports = Ports {
+        sessions: store.clone(),
+        events: store.clone(),
+        queue: Arc::new(MemoryQueue::new()),
+        source: Arc::new(LocalSource::new(None)),
+        extractor: Arc::new(ProcessPool::new(pool)),
+        notifier: notifier.clone(),
+        reports: Arc::new(ReportFile {
+            path: args.out.clone(),
+        }),
+        clock: Arc::new(SystemClock::default()),
+    };
+    let engine = Arc::new(Engine::new(ports, EngineConfig::default()));
+    let source = args.source.to_string_lossy().into_owned();
+    let session = engine
+        .start_scan(ScanRequest {
+            owner: "local".into(),
+            source: source.clone(),
+            targets,
+            pattern: args.pattern.clone(),
+        })
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = vec![];
+    for _ in 0..jobs {
+        let e = engine.clone();
+        let rx = stop_rx.clone();
+        workers.push(tokio::spawn(async move { e.work(rx).await }));
+    }
+    let end = tokio::select! {
+        r = done.wait_for(|d| d.is_some()) => r.ok().and_then(|d| d.clone()),
+        _ = tokio::signal::ctrl_c() => {
+            let _ = engine.cancel(&session.id, "local").await;
+            None
+        }
+    };
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    notifier.finish_bar();
+    match end.map(|e| e.message) {
+        Some(ServerMessage::Complete {
+            total_files,
+            total_processed,
+            total_matches,
+            errors,
+            skipped,
+            codes_found,
+            codes_not_found,
+            download_url,
+            ..
+        }) => {
+            let codes = if codes_found.len() + codes_not_found.len() > 0 {
+                format!(
+                    "; {} of {} codes found",
+                    codes_found.len(),
+                    codes_found.len() + codes_not_found.len()
+                )
+            } else {
+                String::new()
+            };
+            let report = download_url
+                .strip_prefix("file://")
+                .unwrap_or(&download_url)
+                .to_string();
+            let summary = format!(
+                "{total_files} files: {total_processed} read, {skipped} skipped, {total_matches} with a match, {errors} errors{codes}. Report: {report}"
+            );
+            Ok(Finished { summary })
+        }
+        Some(ServerMessage::Error { message, .. }) => Err(anyhow!("{message}")),
+        _ => Err(anyhow!("the scan was cancelled")),
+    }
+}
