@@ -2,6 +2,7 @@
 //!
 //! isoscan-gen corpus DIR [--files N] [--seed S] [--small] [--codes N]
 //! isoscan-gen hostile DIR
+//! isoscan-gen samples DIR
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use isoscan_pdfgen::{code_list, hostile, write_corpus, write_xlsx, DrawingOptions};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: isoscan-gen corpus DIR [--files N] [--seed S] [--small] [--codes N]\n       isoscan-gen hostile DIR");
+    eprintln!("usage: isoscan-gen corpus DIR [--files N] [--seed S] [--small] [--codes N]\n       isoscan-gen hostile DIR\n       isoscan-gen samples DIR");
     ExitCode::from(2)
 }
 
@@ -40,6 +41,21 @@ fn main() -> ExitCode {
                 codes.len(),
                 dir.display()
             );
+            Ok(())
+        })(),
+        "samples" => (|| -> std::io::Result<()> {
+            // A few drawings of every kind, one damaged file, and a list with codes that are
+            // on them and codes that are not.
+            let mut truth = write_corpus(&dir.join("drawings"), 8, 7, DrawingOptions { small: false })?;
+            let small = write_corpus(&dir.join("drawings/small"), 4, 8, DrawingOptions { small: true })?;
+            truth.extend(small.into_iter().map(|(k, v)| (format!("small/{k}"), v)));
+            let damaged = hostile::hostile().into_iter().find(|s| s.name == "truncated.pdf");
+            if let Some(d) = damaged {
+                std::fs::write(dir.join("drawings").join("damaged-export.pdf"), d.bytes)?;
+            }
+            let codes = code_list(&truth, 40);
+            write_xlsx(&dir.join("codes.xlsx"), &codes)?;
+            println!("{} drawings, {} codes in the list, in {}", truth.len(), codes.len(), dir.display());
             Ok(())
         })(),
         "hostile" => (|| -> std::io::Result<()> {
