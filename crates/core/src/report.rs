@@ -323,3 +323,160 @@ impl ReportBuilder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::FileRef;
+    use calamine::{Data, Reader, Xlsx};
+    use std::collections::BTreeMap;
+
+    fn read(codes: &[&str], pages: &[(&str, Vec<u32>)], path: &str) -> FileResult {
+        FileResult {
+            file: FileRef {
+                path: path.into(),
+                size: None,
+                link: format!("file:///d/{path}"),
+            },
+            outcome: Outcome::Read {
+                codes: codes.iter().map(|c| c.to_string()).collect(),
+                pages: pages
+                    .iter()
+                    .map(|(c, p)| (c.to_string(), p.clone()))
+                    .collect::<BTreeMap<_, _>>(),
+                ocr: false,
+                needs_ocr: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn workbook_reads_back() {
+        let targets: Vec<String> = ["HC-1", "HC-2", "=SUM(1,2)"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut b = ReportBuilder::new(&targets, None).unwrap();
+        b.add(
+            &read(
+                &["HC-1", "HC-2"],
+                &[("HC-1", vec![1]), ("HC-2", vec![1, 3])],
+                "a/ISO 1.pdf",
+            ),
+            false,
+        )
+        .unwrap();
+        b.add(&read(&[], &[], "a/empty.pdf"), false).unwrap();
+        b.add(
+            &read(
+                &["HC-1"],
+                &[("HC-1", vec![2])],
+                "b/=HYPERLINK(\"evil\").pdf",
+            ),
+            false,
+        )
+        .unwrap();
+        let err = FileResult {
+            file: FileRef {
+                path: "c/bad.pdf".into(),
+                size: None,
+                link: String::new(),
+            },
+            outcome: Outcome::Error {
+                reason: "encrypted: a password is required".into(),
+            },
+        };
+        b.add(&err, false).unwrap();
+        assert_eq!(
+            b.found_split(),
+            (
+                vec!["HC-1".to_string(), "HC-2".to_string()],
+                vec!["=SUM(1,2)".to_string()]
+            )
+        );
+        let mut buf = std::io::Cursor::new(Vec::new());
+        b.finish(
+            &ReportSummary {
+                source: "/d".into(),
+                matches: 2,
+                ..Default::default()
+            },
+            &mut buf,
+        )
+        .unwrap();
+        let mut wb: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(buf.into_inner())).unwrap();
+        assert_eq!(
+            wb.sheet_names(),
+            vec!["Processing Results", "Codes", "Errors", "Summary"]
+        );
+        let r = wb.worksheet_range("Processing Results").unwrap();
+        let rows: Vec<Vec<String>> = r
+            .rows()
+            .map(|row| row.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            vec![
+                "File Name",
+                "Hole Codes Found",
+                "Status",
+                "PDF Link",
+                "Path",
+                "Pages",
+                "OCR"
+            ]
+        );
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(rows[1][0], "ISO 1.pdf");
+        assert_eq!(rows[1][1], "HC-1, HC-2");
+        assert_eq!(rows[1][2], "2 Codes");
+        assert_eq!(rows[1][3], "file:///d/a/ISO 1.pdf#page=1");
+        assert_eq!(rows[1][4], "a/ISO 1.pdf");
+        assert_eq!(rows[1][5], "HC-1: 1; HC-2: 1, 3");
+        assert_eq!(rows[2][0], "=HYPERLINK(\"evil\").pdf");
+        assert_eq!(rows[2][2], "1 Code");
+        // Nothing a user or a file supplied became a formula.
+        for sheet in ["Processing Results", "Codes", "Errors"] {
+            let f = wb.worksheet_formula(sheet).unwrap();
+            assert!(
+                f.used_cells().all(|(_, _, v)| v.is_empty()),
+                "formula in {sheet}"
+            );
+        }
+        let codes = wb.worksheet_range("Codes").unwrap();
+        let rows: Vec<Vec<Data>> = codes.rows().map(|r| r.to_vec()).collect();
+        assert_eq!(rows[1][0], Data::String("HC-1".into()));
+        assert_eq!(rows[1][1], Data::String("YES".into()));
+        assert_eq!(rows[1][2], Data::Float(2.0));
+        assert_eq!(
+            rows[1][3],
+            Data::String("a/ISO 1.pdf, b/=HYPERLINK(\"evil\").pdf".into())
+        );
+        assert_eq!(rows[3][0], Data::String("=SUM(1,2)".into()));
+        assert_eq!(rows[3][1], Data::String("NO".into()));
+        let errors = wb.worksheet_range("Errors").unwrap();
+        assert_eq!(
+            errors.get((1, 2)),
+            Some(&Data::String("encrypted: a password is required".into()))
+        );
+        let summary = wb.worksheet_range("Summary").unwrap();
+        assert_eq!(summary.get((0, 1)), Some(&Data::String("/d".into())));
+    }
+
+    #[test]
+    fn without_a_list_every_file_is_reported_and_codes_discovered() {
+        let mut b = ReportBuilder::new(&[], None).unwrap();
+        b.add(&read(&["HC-7"], &[("HC-7", vec![1])], "x.pdf"), true)
+            .unwrap();
+        b.add(&read(&[], &[], "y.pdf"), true).unwrap();
+        assert_eq!(b.found_split().0, vec!["HC-7".to_string()]);
+        let mut buf = std::io::Cursor::new(Vec::new());
+        b.finish(&ReportSummary::default(), &mut buf).unwrap();
+        let mut wb: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(buf.into_inner())).unwrap();
+        let r = wb.worksheet_range("Processing Results").unwrap();
+        assert_eq!(r.rows().count(), 3);
+        assert_eq!(r.get((2, 2)), Some(&Data::String("No Match".into())));
+    }
+}

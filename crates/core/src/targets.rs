@@ -327,3 +327,68 @@ mod tests {
         assert_eq!(parse_column_letters("ab"), Some(27));
     }
 }
+
+#[cfg(test)]
+mod workbook_tests {
+    use super::*;
+
+    fn xlsx(
+        cells: &[(u32, u16, &str)],
+        numbers: &[(u32, u16, f64)],
+        second_sheet: bool,
+    ) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, c, v) in cells {
+            ws.write_string(*r, *c, *v).unwrap();
+        }
+        for (r, c, v) in numbers {
+            ws.write_number(*r, *c, *v).unwrap();
+        }
+        if second_sheet {
+            let ws = wb.add_worksheet();
+            ws.set_name("Holes").unwrap();
+            ws.write_string(0, 0, "Mã hố").unwrap();
+            ws.write_string(1, 0, "P-1").unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn xlsx_rules() {
+        let b = xlsx(
+            &[
+                (0, 0, "Hole Code"),
+                (1, 0, "  HC-1042 "),
+                (2, 0, "HC-1042"),
+                (4, 0, "PEN-20-0033"),
+            ],
+            &[(3, 0, 1042.0), (5, 0, 12.5)],
+            true,
+        );
+        let t = read_targets(&b, "codes.xlsx", None, None).unwrap();
+        assert_eq!(t.codes, vec!["HC-1042", "1042", "PEN-20-0033", "12.5"]);
+        assert_eq!(t.duplicates, 1);
+        assert_eq!(t.header.as_deref(), Some("Hole Code"));
+        assert_eq!(t.sheet, "Sheet1");
+        let t = read_targets(&b, "codes.xlsx", Some("holes"), None).unwrap();
+        assert_eq!(
+            (t.codes, t.header.as_deref()),
+            (vec!["P-1".to_string()], Some("Mã hố"))
+        );
+        let t = read_targets(&b, "codes.xlsx", Some("2"), None).unwrap();
+        assert_eq!(t.sheet, "Holes");
+        assert!(matches!(
+            read_targets(&b, "codes.xlsx", Some("Nope"), None),
+            Err(TargetError::NoSuchSheet { .. })
+        ));
+        // Row 1 that is not a header is data; a sheet starting lower down still counts from row 1.
+        let b = xlsx(&[(2, 1, "HC-1"), (3, 1, "HC-2")], &[], false);
+        let t = read_targets(&b, "codes.xlsm", None, Some("B")).unwrap();
+        assert_eq!(t.codes, vec!["HC-1", "HC-2"]);
+        assert!(matches!(
+            read_targets(&b, "codes.xlsx", None, None),
+            Err(TargetError::Empty { .. })
+        ));
+    }
+}

@@ -375,11 +375,10 @@ impl Engine {
                 .claim_progress(&s.id, self.ports.clock.now_ms(), PROGRESS_INTERVAL_MS)
                 .await?
         {
-            let value = if now.total == 0 {
-                0
-            } else {
-                (now.processed * 100 / now.total).min(100) as u8
-            };
+            let value = (now.processed * 100)
+                .checked_div(now.total)
+                .unwrap_or(0)
+                .min(100) as u8;
             self.emit(
                 &s.id,
                 ServerMessage::Progress {

@@ -183,16 +183,12 @@ impl<'c, 'd> Interp<'c, 'd> {
                     limits.max_ops_per_page
                 )));
             }
-            if self.ops % 65_536 == 0 {
+            if self.ops.is_multiple_of(65_536) {
                 ctx.check_time()?;
             }
             let n = |i: usize| args.get(i).and_then(Operand::num).unwrap_or(0.0);
             match op {
-                b"q" => {
-                    if stack.len() < 4096 {
-                        stack.push(gs.clone());
-                    }
-                }
+                b"q" if stack.len() < 4096 => stack.push(gs.clone()),
                 b"Q" => {
                     if let Some(g) = stack.pop() {
                         gs = g;

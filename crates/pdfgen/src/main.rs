@@ -46,16 +46,29 @@ fn main() -> ExitCode {
         "samples" => (|| -> std::io::Result<()> {
             // A few drawings of every kind, one damaged file, and a list with codes that are
             // on them and codes that are not.
-            let mut truth = write_corpus(&dir.join("drawings"), 8, 7, DrawingOptions { small: false })?;
-            let small = write_corpus(&dir.join("drawings/small"), 4, 8, DrawingOptions { small: true })?;
+            let mut truth =
+                write_corpus(&dir.join("drawings"), 8, 7, DrawingOptions { small: false })?;
+            let small = write_corpus(
+                &dir.join("drawings/small"),
+                4,
+                8,
+                DrawingOptions { small: true },
+            )?;
             truth.extend(small.into_iter().map(|(k, v)| (format!("small/{k}"), v)));
-            let damaged = hostile::hostile().into_iter().find(|s| s.name == "truncated.pdf");
+            let damaged = hostile::hostile()
+                .into_iter()
+                .find(|s| s.name == "truncated.pdf");
             if let Some(d) = damaged {
                 std::fs::write(dir.join("drawings").join("damaged-export.pdf"), d.bytes)?;
             }
             let codes = code_list(&truth, 40);
             write_xlsx(&dir.join("codes.xlsx"), &codes)?;
-            println!("{} drawings, {} codes in the list, in {}", truth.len(), codes.len(), dir.display());
+            println!(
+                "{} drawings, {} codes in the list, in {}",
+                truth.len(),
+                codes.len(),
+                dir.display()
+            );
             Ok(())
         })(),
         "hostile" => (|| -> std::io::Result<()> {

@@ -157,8 +157,8 @@ impl Pdf {
         out.extend_from_slice(
             format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes(),
         );
-        for n in 1..=objs.len() {
-            out.extend_from_slice(format!("{:010} 00000 n \n", offsets[n]).as_bytes());
+        for off in &offsets[1..=objs.len()] {
+            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
         }
         let encrypt = enc_obj
             .map(|e| format!(" /Encrypt {e} 0 R"))
