@@ -140,7 +140,7 @@ fn collect(
     column: Option<&str>,
 ) -> Result<TargetList, TargetError> {
     let first: Vec<String> = rows.first().cloned().unwrap_or_default();
-    let col = pick_column(&first, column)?;
+    let (col, named_by_header) = pick_column(&first, column)?;
     let mut codes = Vec::new();
     let mut seen = HashSet::new();
     let mut duplicates = 0;
@@ -153,7 +153,7 @@ fn collect(
         if cell.is_empty() {
             continue;
         }
-        if r == 0 && is_header(&cell) {
+        if r == 0 && (named_by_header || is_header(&cell)) {
             header = Some(cell);
             continue;
         }
@@ -300,6 +300,8 @@ mod tests {
         assert_eq!(t.codes, vec!["Note", "a", "b", "dup", "empty", "n"]);
         let t = read_targets(csv, "list.csv", None, Some("note")).unwrap();
         assert_eq!(t.column, "B");
+        assert_eq!(t.header.as_deref(), Some("Note"));
+        assert_eq!(t.codes, vec!["a", "b", "dup", "empty", "n"]);
         let t = read_targets(b"HC-9\nHC-8\n", "codes.txt", None, None).unwrap();
         assert_eq!(t.codes, vec!["HC-9", "HC-8"]);
         assert_eq!(t.header, None);
