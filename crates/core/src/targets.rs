@@ -114,13 +114,14 @@ fn cell_text(d: &Data) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-fn pick_column(first_row: &[String], column: Option<&str>) -> Result<usize, TargetError> {
+/// The column index, and whether it was named by its row-1 header (which is then a header).
+fn pick_column(first_row: &[String], column: Option<&str>) -> Result<(usize, bool), TargetError> {
     let Some(col) = column.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok(0);
+        return Ok((0, false));
     };
     if let Ok(n) = col.parse::<usize>() {
         return if n >= 1 {
-            Ok(n - 1)
+            Ok((n - 1, false))
         } else {
             Err(TargetError::NoSuchColumn(col.to_string()))
         };
@@ -129,9 +130,11 @@ fn pick_column(first_row: &[String], column: Option<&str>) -> Result<usize, Targ
         .iter()
         .position(|h| fold_header(h) == fold_header(col))
     {
-        return Ok(i);
+        return Ok((i, true));
     }
-    parse_column_letters(col).ok_or_else(|| TargetError::NoSuchColumn(col.to_string()))
+    parse_column_letters(col)
+        .map(|i| (i, false))
+        .ok_or_else(|| TargetError::NoSuchColumn(col.to_string()))
 }
 
 fn collect(
