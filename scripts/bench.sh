@@ -10,5 +10,5 @@ jobs="${2:-$(nproc)}"
 if ! command -v pdftotext >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; else echo "pdftotext (poppler-utils) is needed" >&2; exit 1; fi
 fi
-cargo build --release --locked -p isoscan-local -p isoscan-pdfgen
+cargo build --release --locked -p isoscan-local -p isoscan-pdfgen && cargo build --release --locked -p isoscan-core --example report_rows
 exec python3 scripts/bench.py --files "$files" --jobs "$jobs"

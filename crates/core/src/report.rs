@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{Seek, Write};
 use std::path::Path;
 
-use rust_xlsxwriter::{Format, Url, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Formula, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
 
 use crate::matcher::normalize;
@@ -17,8 +17,11 @@ use crate::result::{status_text, FileResult, Outcome};
 
 /// Excel's limit on the characters of one cell.
 const MAX_CELL: usize = 32_767;
-/// Excel's limit on a hyperlink's length.
-const MAX_URL: usize = 2_079;
+/// Characters of paths kept for the `Codes` sheet, all codes together; past it, a code's cell
+/// says how many more drawings it is in.
+const MAX_CODE_PATHS_TOTAL: usize = 64 * 1024 * 1024;
+/// Excel's limit on a string argument of a formula (HYPERLINK's link and text).
+const MAX_HYPERLINK_ARG: usize = 255;
 
 const RESULTS: usize = 0;
 const CODES: usize = 1;
@@ -63,6 +66,7 @@ pub struct ReportBuilder {
     discover: bool,
     result_row: u32,
     error_row: u32,
+    paths_kept: usize,
     header: Format,
     link: Format,
 }
@@ -145,11 +149,16 @@ impl ReportBuilder {
             discover: targets.is_empty(),
             result_row: 1,
             error_row: 1,
+            paths_kept: 0,
             header,
             link,
         })
     }
 
+    /// A clickable link. Worksheet hyperlink records are held in memory until the workbook is
+    /// saved (about 1.5 KB each), so links are written as `HYPERLINK` formulas instead, which
+    /// stream like any cell. The link and its text are string literals inside the formula with
+    /// quotes doubled: nothing from a file name can become formula syntax.
     fn write_link(
         ws: &mut Worksheet,
         row: u32,
@@ -158,13 +167,24 @@ impl ReportBuilder {
         text: &str,
         fmt: &Format,
     ) -> Result<(), XlsxError> {
-        if link.len() <= MAX_URL && (link.starts_with("http") || link.starts_with("file:")) {
-            let url = Url::new(link).set_text(clip(text));
-            if ws.write_url_with_format(row, col, url, fmt).is_ok() {
-                return Ok(());
-            }
+        let clickable = link.starts_with("http://")
+            || link.starts_with("https://")
+            || link.starts_with("file://");
+        if clickable
+            && link.chars().count() <= MAX_HYPERLINK_ARG
+            && text.chars().count() <= MAX_HYPERLINK_ARG
+        {
+            let quote = |s: &str| s.replace('"', "\"\"");
+            let f = Formula::new(format!(
+                "=HYPERLINK(\"{}\",\"{}\")",
+                quote(link),
+                quote(text)
+            ))
+            .set_result(text);
+            ws.write_formula_with_format(row, col, f, fmt)?;
+        } else {
+            ws.write_string(row, col, clip(link))?;
         }
-        ws.write_string(row, col, clip(link))?;
         Ok(())
     }
 
@@ -200,7 +220,10 @@ impl ReportBuilder {
                     };
                     let st = &mut self.stats[idx];
                     st.drawings += 1;
-                    if st.paths.len() + r.file.path.len() + 2 < MAX_CELL - 64 {
+                    if st.paths.len() + r.file.path.len() + 2 < MAX_CELL - 64
+                        && self.paths_kept + r.file.path.len() <= MAX_CODE_PATHS_TOTAL
+                    {
+                        self.paths_kept += r.file.path.len() + 2;
                         if !st.paths.is_empty() {
                             st.paths.push_str(", ");
                         }
@@ -436,14 +459,34 @@ mod tests {
         assert_eq!(rows[1][5], "HC-1: 1; HC-2: 1, 3");
         assert_eq!(rows[2][0], "=HYPERLINK(\"evil\").pdf");
         assert_eq!(rows[2][2], "1 Code");
-        // Nothing a user or a file supplied became a formula.
+        // Nothing a user or a file supplied became a formula: the only formulas are the links,
+        // with the file's name inside a string literal.
         for sheet in ["Processing Results", "Codes", "Errors"] {
             let f = wb.worksheet_formula(sheet).unwrap();
-            assert!(
-                f.used_cells().all(|(_, _, v)| v.is_empty()),
-                "formula in {sheet}"
-            );
+            let (r0, c0) = f.start().unwrap_or((0, 0));
+            for (row, col, v) in f.used_cells() {
+                if v.is_empty() {
+                    continue;
+                }
+                let (row, col) = (r0 as usize + row, c0 as usize + col);
+                assert_eq!(
+                    (sheet, col),
+                    ("Processing Results", 3),
+                    "formula {v} in {sheet} at row {row}"
+                );
+                assert!(v.starts_with("HYPERLINK(\"file:///d/"), "{v}");
+            }
         }
+        let f = wb.worksheet_formula("Processing Results").unwrap();
+        assert_eq!(
+            f.get_value((1, 3)).map(String::as_str),
+            Some("HYPERLINK(\"file:///d/a/ISO 1.pdf#page=1\",\"file:///d/a/ISO 1.pdf#page=1\")")
+        );
+        // A quote in a path is doubled inside the literal.
+        assert_eq!(
+            f.get_value((2, 3)).map(String::as_str),
+            Some("HYPERLINK(\"file:///d/b/=HYPERLINK(\"\"evil\"\").pdf#page=2\",\"file:///d/b/=HYPERLINK(\"\"evil\"\").pdf#page=2\")")
+        );
         let codes = wb.worksheet_range("Codes").unwrap();
         let rows: Vec<Vec<Data>> = codes.rows().map(|r| r.to_vec()).collect();
         assert_eq!(rows[1][0], Data::String("HC-1".into()));

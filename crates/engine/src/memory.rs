@@ -20,6 +20,7 @@ struct SessionRow {
     last_progress_ms: Option<u64>,
     events: Vec<Envelope>,
     pages: std::collections::HashSet<String>,
+    targets: Vec<String>,
 }
 
 /// Sessions, results and the event log in memory.
@@ -57,7 +58,7 @@ fn session_mut(row: &mut SessionRow) -> Result<&mut Session, StoreError> {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn create(&self, session: &Session, targets: &[String]) -> Result<(), StoreError> {
         let mut rows = self
             .rows
             .lock()
@@ -65,8 +66,14 @@ impl SessionStore for MemoryStore {
         if rows.get(&session.id).is_some_and(|r| r.session.is_some()) {
             return Err(StoreError::AlreadyExists(session.id.clone()));
         }
-        rows.entry(session.id.clone()).or_default().session = Some(session.clone());
+        let row = rows.entry(session.id.clone()).or_default();
+        row.session = Some(session.clone());
+        row.targets = targets.to_vec();
         Ok(())
+    }
+
+    async fn targets(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        self.with(id, |row| Ok(row.targets.clone()))
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {

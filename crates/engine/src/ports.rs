@@ -36,8 +36,9 @@ pub struct Session {
     pub owner: String,
     /// The source as the user gave it.
     pub source: String,
-    /// The target list; empty when codes are discovered by `pattern`.
-    pub targets: Vec<String>,
+    /// Codes in the target list (the list itself is read with [`SessionStore::targets`]);
+    /// 0 when codes are discovered by `pattern`.
+    pub target_count: u64,
     pub duplicates: u64,
     pub pattern: Option<String>,
     pub status: SessionStatus,
@@ -58,7 +59,7 @@ impl Session {
         id: String,
         owner: String,
         source: String,
-        targets: Vec<String>,
+        target_count: u64,
         duplicates: u64,
         pattern: Option<String>,
         now_ms: u64,
@@ -67,7 +68,7 @@ impl Session {
             id,
             owner,
             source,
-            targets,
+            target_count,
             duplicates,
             pattern,
             status: SessionStatus::Running,
@@ -112,8 +113,10 @@ pub enum Recorded {
 /// Sessions and their file results, with the conditional writes that keep counts exact.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Creates a session; fails if the id exists.
-    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    /// Creates a session with its target list; fails if the id exists.
+    async fn create(&self, session: &Session, targets: &[String]) -> Result<(), StoreError>;
+    /// The session's target list, in list order.
+    async fn targets(&self, id: &str) -> Result<Vec<String>, StoreError>;
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Adds one listing page's files to the total and skipped counts, and marks listing done
     /// when `done`; once per `page` key, so a retried page never counts twice (`None` then).

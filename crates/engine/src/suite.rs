@@ -42,16 +42,18 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         id.clone(),
         "alice".into(),
         "/drawings".into(),
-        vec!["A".into(), "B".into()],
+        2,
         1,
         None,
         1000,
     );
-    store.create(&s).await.expect("create");
+    let targets = vec!["A".to_string(), "B".to_string()];
+    store.create(&s, &targets).await.expect("create");
     assert_eq!(
-        store.create(&s).await,
+        store.create(&s, &[]).await,
         Err(StoreError::AlreadyExists(id.clone()))
     );
+    assert_eq!(store.targets(&id).await.expect("targets"), targets);
     assert_eq!(store.get(&id).await.expect("get"), Some(s.clone()));
     assert_eq!(
         store
@@ -172,15 +174,10 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
     // Results page in path order.
     let id2 = format!("{prefix}-s2");
     store
-        .create(&Session::new(
-            id2.clone(),
-            "bob".into(),
-            "/d".into(),
-            vec![],
-            0,
-            None,
-            0,
-        ))
+        .create(
+            &Session::new(id2.clone(), "bob".into(), "/d".into(), 0, 0, None, 0),
+            &[],
+        )
         .await
         .expect("create 2");
     for i in (0..25).rev() {

@@ -133,26 +133,27 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownSession(id.to_string()))
     }
 
-    fn finder(&self, s: &Session) -> Result<Arc<Finder>, EngineError> {
-        let mut cache = self
-            .finders
-            .lock()
-            .map_err(|_| EngineError::Extractor("lock poisoned".into()))?;
-        if let Some(f) = cache.get(&s.id) {
-            return Ok(f.clone());
+    async fn finder(&self, s: &Session) -> Result<Arc<Finder>, EngineError> {
+        let cached = self.finders.lock().ok().and_then(|c| c.get(&s.id).cloned());
+        if let Some(f) = cached {
+            return Ok(f);
         }
-        let f = if s.targets.is_empty() {
+        // Built once per session and process; two workers racing here build it twice, harmlessly.
+        let f = if s.target_count == 0 {
             let p = s.pattern.as_deref().unwrap_or(Discoverer::DEFAULT);
             Finder::Discover(
                 Discoverer::new(p).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
             )
         } else {
+            let targets = self.ports.sessions.targets(&s.id).await?;
             Finder::Targets(
-                Matcher::new(&s.targets).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+                Matcher::new(&targets).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
             )
         };
         let f = Arc::new(f);
-        cache.insert(s.id.clone(), f.clone());
+        if let Ok(mut c) = self.finders.lock() {
+            c.insert(s.id.clone(), f.clone());
+        }
         Ok(f)
     }
 
@@ -171,12 +172,12 @@ impl Engine {
             id.clone(),
             req.owner,
             req.source,
-            targets,
+            targets.len() as u64,
             duplicates,
             req.pattern,
             self.ports.clock.now_ms(),
         );
-        self.ports.sessions.create(&session).await?;
+        self.ports.sessions.create(&session, &targets).await?;
         self.ports
             .queue
             .send(vec![Job::List {
@@ -184,7 +185,7 @@ impl Engine {
                 cursor: None,
             }])
             .await?;
-        let message = if session.targets.is_empty() {
+        let message = if session.target_count == 0 {
             format!(
                 "Scanning {} for codes matching the discovery pattern",
                 session.source
@@ -192,8 +193,7 @@ impl Engine {
         } else {
             format!(
                 "Scanning {} for {} codes",
-                session.source,
-                session.targets.len()
+                session.source, session.target_count
             )
         };
         self.emit(
@@ -343,7 +343,7 @@ impl Engine {
             }
             Err(ExtractFailure::Transient(e)) => return Err(EngineError::Extractor(e)),
         };
-        let finder = self.finder(s)?;
+        let finder = self.finder(s).await?;
         let (codes, pages) = self.matches(&finder, &doc);
         Ok(FileResult {
             file: file.clone(),
@@ -452,9 +452,10 @@ impl Engine {
         if s.status != SessionStatus::Finalizing {
             return Ok(());
         }
-        let report_all = s.targets.is_empty();
+        let report_all = s.target_count == 0;
+        let targets = self.ports.sessions.targets(session_id).await?;
         let scratch = self.ports.reports.scratch_dir();
-        let mut builder = ReportBuilder::new(&s.targets, scratch.as_deref())
+        let mut builder = ReportBuilder::new(&targets, scratch.as_deref())
             .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
         let mut after: Option<String> = None;
         loop {
