@@ -58,6 +58,9 @@ pub enum ServerMessage {
         skipped: u64,
         codes_found: Vec<String>,
         codes_not_found: Vec<String>,
+        /// Files read that have pages without a text layer (only OCR could read those pages).
+        #[serde(default)]
+        needs_ocr: u64,
     },
     Cancelled {
         message: String,

@@ -46,6 +46,8 @@ pub struct ReportSummary {
     pub codes: u64,
     pub codes_found: u64,
     pub duplicates_dropped: u64,
+    /// Files read that have pages without a text layer.
+    pub needs_ocr: u64,
     pub version: String,
 }
 
@@ -316,7 +318,7 @@ impl ReportBuilder {
             ("Finished", summary.finished_at.clone()),
             ("isoscan version", summary.version.clone()),
         ];
-        let num_rows: [(&str, f64); 10] = [
+        let num_rows: [(&str, f64); 11] = [
             ("Duration (s)", (summary.duration_s * 10.0).round() / 10.0),
             ("Files seen", summary.total_files as f64),
             ("Files processed", summary.processed as f64),
@@ -330,6 +332,10 @@ impl ReportBuilder {
                 summary.codes.saturating_sub(summary.codes_found) as f64,
             ),
             ("Duplicates dropped", summary.duplicates_dropped as f64),
+            (
+                "Files without a text layer (need OCR)",
+                summary.needs_ocr as f64,
+            ),
         ];
         let mut row = 0;
         for (k, v) in text_rows.iter() {

@@ -458,6 +458,7 @@ impl Engine {
         let mut builder = ReportBuilder::new(&targets, scratch.as_deref())
             .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
         let mut after: Option<String> = None;
+        let mut needs_ocr = 0u64;
         loop {
             let page = self
                 .ports
@@ -465,6 +466,9 @@ impl Engine {
                 .results(session_id, after.as_deref(), RESULTS_PAGE)
                 .await?;
             for r in &page {
+                if matches!(&r.outcome, Outcome::Read { needs_ocr, .. } if !needs_ocr.is_empty()) {
+                    needs_ocr += 1;
+                }
                 builder
                     .add(r, report_all)
                     .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
@@ -489,6 +493,7 @@ impl Engine {
             codes: (found.len() + not_found.len()) as u64,
             codes_found: found.len() as u64,
             duplicates_dropped: s.duplicates,
+            needs_ocr,
             version: self.config.version.clone(),
         };
         let mut bytes = std::io::Cursor::new(Vec::new());
@@ -515,10 +520,15 @@ impl Engine {
             if let Ok(mut f) = self.finders.lock() {
                 f.remove(session_id);
             }
-            let message = format!(
+            let mut message = format!(
                 "Scan complete: {} of {} files matched, {} errors, {} skipped",
                 s.matches, s.processed, s.errors, s.skipped
             );
+            if needs_ocr > 0 {
+                message.push_str(&format!(
+                    "; {needs_ocr} files have pages without a text layer (scans: only OCR can read them)"
+                ));
+            }
             self.emit(
                 session_id,
                 ServerMessage::Complete {
@@ -531,6 +541,7 @@ impl Engine {
                     skipped: s.skipped,
                     codes_found: found,
                     codes_not_found: not_found,
+                    needs_ocr,
                 },
             )
             .await?;

@@ -154,8 +154,11 @@ async fn a_scan_counts_every_file_once_and_completes_once() {
             codes_found,
             codes_not_found,
             total_matches,
+            needs_ocr,
             ..
         } => {
+            // f003, f007, ... f039 have no text at all.
+            assert_eq!(*needs_ocr, 10);
             assert_eq!(
                 (
                     *total_files,

@@ -143,7 +143,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
             skipped,
             codes_found,
             codes_not_found,
-            download_url,
+            needs_ocr,
             ..
         }) => {
             let codes = if codes_found.len() + codes_not_found.len() > 0 {
@@ -155,12 +155,15 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
             } else {
                 String::new()
             };
-            let report = download_url
-                .strip_prefix("file://")
-                .unwrap_or(&download_url)
-                .to_string();
+            let ocr = if needs_ocr > 0 {
+                format!(", {needs_ocr} without a text layer (need OCR)")
+            } else {
+                String::new()
+            };
+            let report = crate::cli::absolute(&args.out);
             let summary = format!(
-                "{total_files} files: {total_processed} read, {skipped} skipped, {total_matches} with a match, {errors} errors{codes}. Report: {report}"
+                "{total_files} files: {total_processed} read, {skipped} skipped, {total_matches} with a match, {errors} errors{ocr}{codes}. Report: {}",
+                report.display()
             );
             Ok(Finished { summary })
         }
