@@ -225,20 +225,20 @@ impl Engine {
                 return Ok(());
             }
         };
+        // The next page goes first: on a queue that keeps order, listing finishes early and the
+        // total (and so progress and ETA) is known while the batches run.
         let mut jobs: Vec<Job> = page
-            .files
-            .chunks(FILES_PER_JOB)
-            .map(|c| Job::Files {
-                session: session_id.to_string(),
-                files: c.to_vec(),
-            })
-            .collect();
-        if let Some(next) = &page.next {
-            jobs.push(Job::List {
+            .next
+            .iter()
+            .map(|next| Job::List {
                 session: session_id.to_string(),
                 cursor: Some(next.clone()),
-            });
-        }
+            })
+            .collect();
+        jobs.extend(page.files.chunks(FILES_PER_JOB).map(|c| Job::Files {
+            session: session_id.to_string(),
+            files: c.to_vec(),
+        }));
         let done = page.next.is_none();
         // Counts first, then jobs, so a batch never finishes before its files are counted; the
         // count is conditional on the page, so a retried page sends its jobs again (harmless:

@@ -106,19 +106,29 @@ pub fn zlib_bomb(prefix: &[u8], unit: &[u8], total: u64, suffix: &[u8]) -> Vec<u
     out
 }
 
+/// A one-page PDF whose content stream is `zlib` data as given (a bomb, or a control).
+fn flate_page(zlib: Vec<u8>) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let catalog = pdf.alloc();
+    let pages = pdf.alloc();
+    let page = pdf.alloc();
+    let font = pdf
+        .add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+    let content = pdf.add_raw_stream("/Filter /FlateDecode", zlib);
+    pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+    pdf.set(
+        pages,
+        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+    );
+    pdf.set(
+        page,
+        format!("<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"),
+    );
+    pdf.finish(catalog, None)
+}
+
 fn bomb_file(prefix: &[u8], unit: &[u8], total: u64, suffix: &[u8]) -> Vec<u8> {
-    let (mut pdf, root) = simple(b"", "", Some("9999 0 R"));
-    let z = zlib_bomb(prefix, unit, total, suffix);
-    let id = pdf.add_raw_stream("/Filter /FlateDecode", z);
-    let mut bytes = pdf.finish(root, None);
-    // Point the page at the bomb.
-    let needle = b"/Contents 9999 0 R";
-    if let Some(pos) = bytes.windows(needle.len()).position(|w| w == needle) {
-        let repl = format!("/Contents {id} 0 R");
-        let repl = format!("{repl:<width$}", width = needle.len());
-        bytes[pos..pos + needle.len()].copy_from_slice(repl.as_bytes());
-    }
-    bytes
+    flate_page(zlib_bomb(prefix, unit, total, suffix))
 }
 
 /// Files that must each be a FILE_ERROR.
@@ -307,19 +317,7 @@ pub fn recoverable() -> Vec<Sample> {
         what: "100,000 nested arrays in a content stream",
         bytes: pdf.finish(root, None),
     });
-    let compressed = deflate(text);
-    let (mut pdf, root) = simple(b"", "", Some("9999 0 R"));
-    let id = pdf.add_raw_stream("/Filter /FlateDecode", compressed);
-    let mut bytes = pdf.finish(root, None);
-    let needle = b"/Contents 9999 0 R";
-    if let Some(pos) = bytes.windows(needle.len()).position(|w| w == needle) {
-        let repl = format!(
-            "{:<width$}",
-            format!("/Contents {id} 0 R"),
-            width = needle.len()
-        );
-        bytes[pos..pos + needle.len()].copy_from_slice(repl.as_bytes());
-    }
+    let bytes = flate_page(deflate(text));
     v.push(Sample {
         name: "compressed_ok.pdf",
         what: "a plain compressed page (control)",
