@@ -70,6 +70,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         }
         None => None,
     };
+    check_writable(&args.out)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| {
@@ -170,4 +171,26 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         Some(ServerMessage::Error { message, .. }) => Err(anyhow!("{message}")),
         _ => Err(anyhow!("the scan was cancelled")),
     }
+}
+
+/// Fails now, not after the scan, when the report cannot be written where asked.
+fn check_writable(out: &std::path::Path) -> anyhow::Result<()> {
+    let out = crate::cli::absolute(out);
+    if out.is_dir() {
+        return Err(anyhow!(
+            "{} is a folder; give a file name for the report",
+            out.display()
+        ));
+    }
+    let dir = out
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the report folder {}", dir.display()))?;
+    let probe = out.with_extension("xlsx.part");
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("cannot write the report to {}", out.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }

@@ -218,6 +218,19 @@ fn usage_and_fatal_errors_have_exit_codes_and_one_clear_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    let o = isoscan(
+        &[
+            "scan",
+            "drawings",
+            "--targets",
+            "codes.xlsx",
+            "--out",
+            "drawings",
+        ],
+        &c.root,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is a folder"), "{}", stderr(&o));
     // Nothing was scanned, so no report was written.
     assert!(!c.root.join("isoscan-report.xlsx").exists());
 }
