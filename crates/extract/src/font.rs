@@ -4,7 +4,9 @@
 //! font's encoding (glyph names through the Adobe Glyph List), then, for Type0 fonts without a
 //! ToUnicode map, the embedded TrueType font's own `cmap` read backwards (glyph id to Unicode).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use lopdf::{Dictionary, Object};
 
@@ -16,7 +18,7 @@ use crate::ExtractError;
 /// One decoded character code.
 #[derive(Debug, Clone)]
 pub struct Decoded {
-    pub text: Option<String>,
+    pub text: Option<Rc<str>>,
     /// Width in text space units (already divided by 1000, or scaled by a Type3 FontMatrix).
     pub width: f32,
     /// Single-byte code 32: word spacing (`Tw`) applies.
@@ -35,16 +37,23 @@ pub struct Font {
     default_len: u8,
     to_unicode: Option<CMap>,
     simple: bool,
-    /// Simple fonts: text and width of each single-byte code.
-    simple_text: Vec<Option<String>>,
+    /// Simple fonts: glyph name of each single-byte code (encoding and /Differences), and its
+    /// width from /Widths (NaN where /Widths has none). Both are turned into text and widths
+    /// on a code's first use: most fonts show a few dozen of their 256 codes.
+    simple_names: Vec<Option<Vec<u8>>>,
     simple_widths: Vec<f32>,
+    std_widths: Option<&'static [(&'static str, u16)]>,
+    missing_width: Option<f32>,
+    width_scale: f32,
     cid_map: CidMap,
     cid_widths: HashMap<u32, f32>,
     cid_width_ranges: Vec<(u32, u32, f32)>,
     default_width: f32,
     gid_text: HashMap<u16, char>,
     cid_to_gid: Option<Vec<u16>>,
-    cache: std::cell::RefCell<HashMap<(u8, u32), Decoded>>,
+    /// Decoded single-byte codes, then longer ones.
+    byte_cache: RefCell<Vec<Option<Decoded>>>,
+    cache: RefCell<HashMap<(u8, u32), Decoded>>,
 }
 
 /// Unicode text of a glyph name (`A`, `hyphen`, `uni2010`, `u1F600`, `f_i`, `A.sc`).
@@ -159,14 +168,18 @@ impl Font {
             default_len: 1,
             to_unicode: None,
             simple: true,
-            simple_text: vec![None; 256],
-            simple_widths: vec![0.5; 256],
+            simple_names: vec![None; 256],
+            simple_widths: vec![f32::NAN; 256],
+            std_widths: None,
+            missing_width: None,
+            width_scale: 0.001,
             cid_map: CidMap::Identity,
             cid_widths: HashMap::new(),
             cid_width_ranges: vec![],
             default_width: 0.5,
             gid_text: HashMap::new(),
             cid_to_gid: None,
+            byte_cache: RefCell::new(vec![None; 256]),
             cache: Default::default(),
         }
     }
@@ -278,14 +291,7 @@ impl Font {
         for (code, name) in differences {
             glyph_names[code] = Some(name);
         }
-        for (code, name) in glyph_names.iter().enumerate() {
-            self.simple_text[code] = match name {
-                Some(n) => glyph_name_to_unicode(n),
-                // No name for this code: printable ASCII reads as itself, as producers intend.
-                None if (0x21..0x7f).contains(&code) => Some((code as u8 as char).to_string()),
-                None => None,
-            };
-        }
+        self.simple_names = glyph_names;
         // Widths: /Widths from /FirstChar, else the standard 14 metrics, else /MissingWidth.
         let scale = if type3 {
             match dict
@@ -313,7 +319,6 @@ impl Font {
             .as_ref()
             .and_then(|d| d.get(b"MissingWidth").ok().and_then(num))
             .filter(|w| *w > 0.0);
-        let mut have = [false; 256];
         if let Some(Object::Array(ws)) = dict
             .get(b"Widths")
             .ok()
@@ -331,26 +336,12 @@ impl Font {
                 if (0..256).contains(&code) {
                     let w = ctx.resolve(w).ok().and_then(num).unwrap_or(0.0);
                     self.simple_widths[code as usize] = w * scale;
-                    have[code as usize] = true;
                 }
             }
         }
-        for code in 0..256 {
-            if have[code] {
-                continue;
-            }
-            let from_std = std.and_then(|t| {
-                let name = glyph_names[code]
-                    .as_deref()
-                    .and_then(|n| std::str::from_utf8(n).ok())?;
-                afm_width(t, name)
-            });
-            self.simple_widths[code] = match (from_std, missing) {
-                (Some(w), _) => w * 0.001,
-                (None, Some(m)) => m * scale,
-                (None, None) => 0.5,
-            };
-        }
+        self.std_widths = std;
+        self.missing_width = missing;
+        self.width_scale = scale;
         Ok(())
     }
 
@@ -488,55 +479,90 @@ impl Font {
         Ok(())
     }
 
+    fn simple_code(&self, len: u8, code: u32) -> Decoded {
+        let c = (code & 0xff) as usize;
+        let name = self.simple_names[c].as_deref();
+        let text = self
+            .to_unicode
+            .as_ref()
+            .and_then(|t| t.lookup_text(len, code))
+            .or_else(|| match name {
+                Some(n) => glyph_name_to_unicode(n),
+                // No name for this code: printable ASCII reads as itself, as producers intend.
+                None if (0x21..0x7f).contains(&c) => Some((c as u8 as char).to_string()),
+                None => None,
+            });
+        // /Widths, else the standard 14 metrics, else /MissingWidth.
+        let mut width = self.simple_widths[c];
+        if width.is_nan() {
+            let from_std = self
+                .std_widths
+                .zip(name.and_then(|n| std::str::from_utf8(n).ok()))
+                .and_then(|(t, n)| afm_width(t, n));
+            width = match (from_std, self.missing_width) {
+                (Some(w), _) => w * 0.001,
+                (None, Some(m)) => m * self.width_scale,
+                (None, None) => 0.5,
+            };
+        }
+        Decoded {
+            text: text.map(Rc::from),
+            width,
+            is_space_code: len == 1 && code == 32,
+        }
+    }
+
+    fn composite_code(&self, len: u8, code: u32) -> Decoded {
+        let cid = match &self.cid_map {
+            CidMap::Identity | CidMap::Unicode => code,
+            CidMap::Embedded(cm) => cm.lookup_cid(len, code).unwrap_or(0),
+        };
+        let text = self
+            .to_unicode
+            .as_ref()
+            .and_then(|t| t.lookup_text(len, code))
+            .or_else(|| match self.cid_map {
+                CidMap::Unicode => char::from_u32(code).map(String::from),
+                _ => None,
+            })
+            .or_else(|| {
+                let gid = match &self.cid_to_gid {
+                    Some(map) => *map.get(cid as usize)?,
+                    None => u16::try_from(cid).ok()?,
+                };
+                self.gid_text.get(&gid).map(|c| c.to_string())
+            });
+        let width = self.cid_widths.get(&cid).copied().unwrap_or_else(|| {
+            self.cid_width_ranges
+                .iter()
+                .find(|(a, b, _)| *a <= cid && cid <= *b)
+                .map(|r| r.2)
+                .unwrap_or(self.default_width)
+        });
+        Decoded {
+            text: text.map(Rc::from),
+            width,
+            is_space_code: len == 1 && code == 32,
+        }
+    }
+
     fn decode_code(&self, len: u8, code: u32) -> Decoded {
+        let decode = |len, code| {
+            if self.simple {
+                self.simple_code(len, code)
+            } else {
+                self.composite_code(len, code)
+            }
+        };
+        if len == 1 {
+            let mut cache = self.byte_cache.borrow_mut();
+            let slot = &mut cache[(code & 0xff) as usize];
+            return slot.get_or_insert_with(|| decode(len, code)).clone();
+        }
         if let Some(d) = self.cache.borrow().get(&(len, code)) {
             return d.clone();
         }
-        let d = if self.simple {
-            let c = (code & 0xff) as usize;
-            let text = self
-                .to_unicode
-                .as_ref()
-                .and_then(|t| t.lookup_text(len, code))
-                .or_else(|| self.simple_text[c].clone());
-            Decoded {
-                text,
-                width: self.simple_widths[c],
-                is_space_code: len == 1 && code == 32,
-            }
-        } else {
-            let cid = match &self.cid_map {
-                CidMap::Identity | CidMap::Unicode => code,
-                CidMap::Embedded(cm) => cm.lookup_cid(len, code).unwrap_or(0),
-            };
-            let text = self
-                .to_unicode
-                .as_ref()
-                .and_then(|t| t.lookup_text(len, code))
-                .or_else(|| match self.cid_map {
-                    CidMap::Unicode => char::from_u32(code).map(String::from),
-                    _ => None,
-                })
-                .or_else(|| {
-                    let gid = match &self.cid_to_gid {
-                        Some(map) => *map.get(cid as usize)?,
-                        None => u16::try_from(cid).ok()?,
-                    };
-                    self.gid_text.get(&gid).map(|c| c.to_string())
-                });
-            let width = self.cid_widths.get(&cid).copied().unwrap_or_else(|| {
-                self.cid_width_ranges
-                    .iter()
-                    .find(|(a, b, _)| *a <= cid && cid <= *b)
-                    .map(|r| r.2)
-                    .unwrap_or(self.default_width)
-            });
-            Decoded {
-                text,
-                width,
-                is_space_code: len == 1 && code == 32,
-            }
-        };
+        let d = decode(len, code);
         let mut cache = self.cache.borrow_mut();
         if cache.len() < 65_536 {
             cache.insert((len, code), d.clone());
