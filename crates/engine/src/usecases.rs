@@ -592,15 +592,15 @@ impl Engine {
 
     /// Takes jobs until `stop` says so: acknowledges what succeeded or failed for good, and
     /// puts back what may succeed later (with backoff).
-    pub async fn work(&self, stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn work(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let visibility = Duration::from_secs(300);
         while !*stop.borrow() {
-            let deliveries = match self
-                .ports
-                .queue
-                .receive(1, visibility, Duration::from_millis(200))
-                .await
-            {
+            // A stop ends the wait for work at once; a job in hand is finished first.
+            let received = tokio::select! {
+                r = self.ports.queue.receive(1, visibility, Duration::from_secs(1)) => r,
+                _ = stop.changed() => break,
+            };
+            let deliveries = match received {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(error = %e, "receive failed");
