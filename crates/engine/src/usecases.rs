@@ -105,6 +105,9 @@ pub struct Engine {
     pub ports: Ports,
     pub config: EngineConfig,
     finders: Mutex<HashMap<String, Arc<Finder>>>,
+    /// Held from a message's `seq` to its delivery, so that this process publishes in `seq`
+    /// order.
+    emit_lock: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -113,11 +116,23 @@ impl Engine {
             ports,
             config,
             finders: Mutex::new(HashMap::new()),
+            emit_lock: tokio::sync::Mutex::new(()),
         }
     }
 
     async fn emit(&self, session: &str, message: ServerMessage) -> Result<(), EngineError> {
-        let env = self.ports.events.append(session, &message).await?;
+        let _order = self.emit_lock.lock().await;
+        self.number_and_publish(session, &message).await
+    }
+
+    /// Appends to the event log (which numbers the message) and delivers; the caller holds
+    /// `emit_lock`.
+    async fn number_and_publish(
+        &self,
+        session: &str,
+        message: &ServerMessage,
+    ) -> Result<(), EngineError> {
+        let env = self.ports.events.append(session, message).await?;
         if let Err(e) = self.ports.notifier.publish(&env).await {
             // Clients catch up from the event log; a failed push never fails the work.
             tracing::warn!(session, error = %e, "publish failed");
@@ -357,13 +372,14 @@ impl Engine {
     }
 
     /// Records a result once and tells the clients.
+    /// Records a result once and tells the clients. The file's own message goes out before
+    /// the result is counted, so it always precedes COMPLETE (a redelivered file's message may
+    /// go out again; clients deduplicate by seq).
     async fn record(&self, s: &Session, result: FileResult) -> Result<(), EngineError> {
-        let recorded = self.ports.sessions.record(&s.id, &result).await?;
         if let Some(msg) = ServerMessage::for_result(&result) {
-            // A redelivered file's MATCH_FOUND may go out again; clients deduplicate by seq.
             self.emit(&s.id, msg).await?;
         }
-        let now = match recorded {
+        let now = match self.ports.sessions.record(&s.id, &result).await? {
             Recorded::Inserted(now) => now,
             Recorded::Duplicate(_) => return Ok(()),
         };
@@ -375,26 +391,34 @@ impl Engine {
                 .claim_progress(&s.id, self.ports.clock.now_ms(), PROGRESS_INTERVAL_MS)
                 .await?
         {
-            let value = (now.processed * 100)
-                .checked_div(now.total)
-                .unwrap_or(0)
-                .min(100) as u8;
-            self.emit(
-                &s.id,
-                ServerMessage::Progress {
-                    value,
-                    processed: now.processed,
-                    total: now.total,
-                    matches: now.matches,
-                    errors: now.errors,
-                },
-            )
-            .await?;
+            self.progress(&s.id).await?;
         }
         if last {
             self.maybe_finalize(&s.id).await?;
         }
         Ok(())
+    }
+
+    /// PROGRESS with the counters as they are when it is numbered, so that successive
+    /// messages never go backwards, and none follows the end of the scan.
+    async fn progress(&self, session_id: &str) -> Result<(), EngineError> {
+        let _order = self.emit_lock.lock().await;
+        let now = self.session(session_id).await?;
+        if now.status.is_final() {
+            return Ok(());
+        }
+        let value = (now.processed * 100)
+            .checked_div(now.total)
+            .unwrap_or(0)
+            .min(100) as u8;
+        let message = ServerMessage::Progress {
+            value,
+            processed: now.processed,
+            total: now.total,
+            matches: now.matches,
+            errors: now.errors,
+        };
+        self.number_and_publish(session_id, &message).await
     }
 
     /// Processes a batch of files. A file already recorded is skipped (a redelivery);

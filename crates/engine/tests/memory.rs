@@ -141,10 +141,11 @@ async fn a_scan_counts_every_file_once_and_completes_once() {
         .filter(|e| matches!(e.message, ServerMessage::Complete { .. }))
         .collect();
     assert_eq!(completes.len(), 1);
-    assert!(matches!(
-        sent.last().unwrap().message,
-        ServerMessage::Complete { .. }
-    ));
+    assert!(
+        matches!(sent.last().unwrap().message, ServerMessage::Complete { .. }),
+        "{:?}",
+        &sent[sent.len().saturating_sub(3)..]
+    );
     match &completes[0].message {
         ServerMessage::Complete {
             total_files,
@@ -191,6 +192,15 @@ async fn a_scan_counts_every_file_once_and_completes_once() {
         _ => None,
     });
     assert_eq!(last_progress, Some((41, 41, 100)));
+    // Progress never goes backwards.
+    let processed: Vec<u64> = sent
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::Progress { processed, .. } => Some(*processed),
+            _ => None,
+        })
+        .collect();
+    assert!(processed.windows(2).all(|w| w[0] <= w[1]), "{processed:?}");
     let matches: Vec<_> = sent
         .iter()
         .filter_map(|e| match &e.message {
