@@ -107,11 +107,6 @@ impl ServerMessage {
             }),
         }
     }
-
-    /// Messages a client must see; PROGRESS may be coalesced.
-    pub fn is_droppable(&self) -> bool {
-        matches!(self, ServerMessage::Progress { .. })
-    }
 }
 
 /// The drawing's link, opened at the first page a code is on.

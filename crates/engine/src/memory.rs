@@ -264,14 +264,6 @@ impl MemoryQueue {
         Self::default()
     }
 
-    /// Jobs not yet acknowledged (ready or in flight).
-    pub fn pending(&self) -> usize {
-        self.state
-            .lock()
-            .map(|s| s.ready.len() + s.in_flight.len())
-            .unwrap_or(0)
-    }
-
     fn take(
         &self,
         max: usize,

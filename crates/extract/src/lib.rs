@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 use isoscan_core::text::{DocText, PageText};
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
-pub use interp::Glyph;
-
 /// Per-file limits. None is reachable by a well-formed drawing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -148,19 +146,6 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<DocText, ExtractError> {
         let text = words::layout(&r.glyphs);
         let needs_ocr = !text.chars().any(|c| c.is_alphanumeric());
         out.pages.push(PageText { text, needs_ocr });
-    }
-    Ok(out)
-}
-
-/// Glyphs of every page, for tests and diagnostics.
-pub fn glyphs(bytes: &[u8], limits: &Limits) -> Result<Vec<Vec<Glyph>>, ExtractError> {
-    let doc = load(bytes, limits)?;
-    let ctx = doc::Ctx::new(&doc, limits, Instant::now());
-    let mut interp = interp::Interp::new(&ctx);
-    let mut out = vec![];
-    for (page, resources) in page_list(&ctx)? {
-        let content = page_content(&ctx, &page)?;
-        out.push(interp.page(&content, resources.as_ref())?.glyphs);
     }
     Ok(out)
 }

@@ -91,3 +91,46 @@ async fn errors_of_the_reader_come_back_with_their_reason() {
         Err(ExtractFailure::Transient(_))
     ));
 }
+
+#[tokio::test]
+async fn zip_archives_over_the_entry_limit_are_refused() {
+    use isoscan_engine::ports::{Source, SourceError};
+    use isoscan_local::source::{LocalSource, ZipLimits};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("many.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&path).expect("zip"));
+    for i in 0..5 {
+        z.start_file(
+            format!("d{i}.pdf"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .expect("entry");
+        std::io::Write::write_all(&mut z, b"%PDF-1.4").expect("write");
+    }
+    z.finish().expect("finish");
+    let loc = path.to_string_lossy().into_owned();
+    let strict = LocalSource::new(None).with_zip_limits(ZipLimits {
+        max_entries: 4,
+        max_total_bytes: 1 << 30,
+    });
+    match strict.list(&loc, None).await {
+        Err(SourceError::Invalid(m)) => assert!(m.contains("5 entries"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let small = LocalSource::new(None).with_zip_limits(ZipLimits {
+        max_entries: 10,
+        max_total_bytes: 20,
+    });
+    assert!(matches!(
+        small.list(&loc, None).await,
+        Err(SourceError::Invalid(_))
+    ));
+    let ok = LocalSource::new(None);
+    assert_eq!(ok.list(&loc, None).await.expect("list").files.len(), 5);
+    // A file over the size limit is a file error, not a scan error.
+    let file = ok.list(&loc, None).await.expect("list").files[0].clone();
+    assert!(matches!(
+        ok.fetch(&loc, &file, 4).await,
+        Err(SourceError::File(_))
+    ));
+}

@@ -17,26 +17,57 @@ const TEXT: &str = "BT /F1 24 Tf 100 700 Td (HC-1042 PEN-20-0033) Tj ET\n";
 /// Codes every recoverable sample holds.
 pub const RECOVERABLE_CODES: [&str; 2] = ["HC-1042", "PEN-20-0033"];
 
+/// Objects 1, 2 and 3 of a one-page PDF: catalog, page tree, page. `Page::set` writes them once
+/// the page's resources and contents are known.
+struct Page {
+    catalog: u32,
+    pages: u32,
+    page: u32,
+}
+
+impl Page {
+    fn alloc(pdf: &mut Pdf) -> Page {
+        Page {
+            catalog: pdf.alloc(),
+            pages: pdf.alloc(),
+            page: pdf.alloc(),
+        }
+    }
+
+    /// `resources` and `extra` are dictionary entries; `contents` an object reference.
+    fn set(&self, pdf: &mut Pdf, resources: &str, contents: &str, extra: &str) -> u32 {
+        let Page {
+            catalog,
+            pages,
+            page,
+        } = *self;
+        pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+        pdf.set(
+            pages,
+            format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+        );
+        pdf.set(
+            page,
+            format!("<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Resources << {resources} >> /Contents {contents} {extra} >>"),
+        );
+        catalog
+    }
+}
+
+const HELVETICA: &str =
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
+
 /// A one-page PDF with a Helvetica font, built by hand so parts can be broken.
-fn simple(content: &[u8], page_extra: &str, contents: Option<&str>) -> (Pdf, u32) {
+fn simple(content: &[u8], page_extra: &str) -> (Pdf, u32) {
     let mut pdf = Pdf::new();
-    let catalog = pdf.alloc();
-    let pages = pdf.alloc();
-    let page = pdf.alloc();
-    let font = pdf
-        .add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+    let ids = Page::alloc(&mut pdf);
+    let font = pdf.add(HELVETICA);
     let c = pdf.add_stream("", content, false);
-    let contents = contents.map(str::to_string).unwrap_or(format!("{c} 0 R"));
-    pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    pdf.set(
-        pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
-    );
-    pdf.set(
-        page,
-        format!(
-            "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> >> /Contents {contents} {page_extra} >>"
-        ),
+    let catalog = ids.set(
+        &mut pdf,
+        &format!("/Font << /F1 {font} 0 R >>"),
+        &format!("{c} 0 R"),
+        page_extra,
     );
     (pdf, catalog)
 }
@@ -109,20 +140,14 @@ pub fn zlib_bomb(prefix: &[u8], unit: &[u8], total: u64, suffix: &[u8]) -> Vec<u
 /// A one-page PDF whose content stream is `zlib` data as given (a bomb, or a control).
 fn flate_page(zlib: Vec<u8>) -> Vec<u8> {
     let mut pdf = Pdf::new();
-    let catalog = pdf.alloc();
-    let pages = pdf.alloc();
-    let page = pdf.alloc();
-    let font = pdf
-        .add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+    let ids = Page::alloc(&mut pdf);
+    let font = pdf.add(HELVETICA);
     let content = pdf.add_raw_stream("/Filter /FlateDecode", zlib);
-    pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    pdf.set(
-        pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
-    );
-    pdf.set(
-        page,
-        format!("<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"),
+    let catalog = ids.set(
+        &mut pdf,
+        &format!("/Font << /F1 {font} 0 R >>"),
+        &format!("{content} 0 R"),
+        "",
     );
     pdf.finish(catalog, None)
 }
@@ -163,7 +188,7 @@ pub fn hostile() -> Vec<Sample> {
         header_garbage,
     );
     // A user password.
-    let (pdf, root) = simple(TEXT.as_bytes(), "", None);
+    let (pdf, root) = simple(TEXT.as_bytes(), "");
     let enc = Encryption {
         user_password: "secret".into(),
         owner_password: "owner".into(),
@@ -199,7 +224,7 @@ pub fn hostile() -> Vec<Sample> {
     );
     // Deep nesting in the page object.
     let deep = format!("/Junk {}{}", "[".repeat(200_000), "]".repeat(200_000));
-    let (pdf, root) = simple(text, &deep, None);
+    let (pdf, root) = simple(text, &deep);
     add(
         "deep_nesting.pdf",
         "200,000 nested arrays in the page object",
@@ -207,22 +232,12 @@ pub fn hostile() -> Vec<Sample> {
     );
     // Reference loop.
     let mut pdf = Pdf::new();
-    let catalog = pdf.alloc();
-    let pages = pdf.alloc();
-    let page = pdf.alloc();
+    let ids = Page::alloc(&mut pdf);
     let a = pdf.alloc();
     let b = pdf.alloc();
     pdf.set(a, format!("{b} 0 R"));
     pdf.set(b, format!("{a} 0 R"));
-    pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    pdf.set(
-        pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
-    );
-    pdf.set(
-        page,
-        format!("<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Contents {a} 0 R >>"),
-    );
+    let catalog = ids.set(&mut pdf, "", &format!("{a} 0 R"), "");
     add(
         "ref_loop.pdf",
         "a page whose content is a reference loop",
@@ -230,34 +245,25 @@ pub fn hostile() -> Vec<Sample> {
     );
     // A form XObject that draws itself.
     let mut pdf = Pdf::new();
-    let catalog = pdf.alloc();
-    let pages = pdf.alloc();
-    let page = pdf.alloc();
-    let font = pdf.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+    let ids = Page::alloc(&mut pdf);
+    let font = pdf.add(HELVETICA);
     let form = pdf.alloc();
+    let resources = format!("/Font << /F1 {font} 0 R >> /XObject << /X1 {form} 0 R >>");
     pdf.set_stream(
         form,
-        &format!("/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> /XObject << /X1 {form} 0 R >> >>"),
+        &format!("/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << {resources} >>"),
         b"BT /F1 12 Tf 10 10 Td (LOOP) Tj ET /X1 Do\n",
         false,
     );
     let content = pdf.add_stream("", format!("{TEXT}/X1 Do\n").as_bytes(), false);
-    pdf.set(catalog, format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    pdf.set(
-        pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
-    );
-    pdf.set(
-        page,
-        format!("<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> /XObject << /X1 {form} 0 R >> >> /Contents {content} 0 R >>"),
-    );
+    let catalog = ids.set(&mut pdf, &resources, &format!("{content} 0 R"), "");
     add(
         "xobject_self.pdf",
         "a form XObject that draws itself",
         pdf.finish(catalog, None),
     );
     // Page tree cycle.
-    let (mut pdf, root) = simple(text, "", None);
+    let (mut pdf, root) = simple(text, "");
     pdf.set(2, "<< /Type /Pages /Kids [3 0 R 2 0 R] /Count 2 >>");
     add(
         "page_tree_cycle.pdf",
@@ -271,7 +277,7 @@ pub fn hostile() -> Vec<Sample> {
 pub fn recoverable() -> Vec<Sample> {
     let text = TEXT.as_bytes();
     let mut v = vec![];
-    let (pdf, root) = simple(text, "", None);
+    let (pdf, root) = simple(text, "");
     let good = pdf.finish(root, None);
     // Every xref offset off by 37 bytes.
     let xref = good.windows(5).rposition(|w| w == b"xref\n").unwrap_or(0);
@@ -311,7 +317,7 @@ pub fn recoverable() -> Vec<Sample> {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
-    let (pdf, root) = simple(nested.as_bytes(), "", None);
+    let (pdf, root) = simple(nested.as_bytes(), "");
     v.push(Sample {
         name: "deep_nesting_content.pdf",
         what: "100,000 nested arrays in a content stream",
