@@ -68,6 +68,11 @@ pub fn file_url(path: &Path) -> String {
     out
 }
 
+/// Whether a canonical path lies under one of the roots (always, without roots).
+fn inside_roots(canonical: &Path, roots: Option<&[PathBuf]>) -> bool {
+    roots.is_none_or(|roots| roots.iter().any(|r| canonical.starts_with(r)))
+}
+
 fn rel_path(parts: &[String]) -> String {
     parts.join("/")
 }
@@ -186,14 +191,12 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                         ));
                     }
                     Ok(c) => {
-                        if let Some(roots) = roots {
-                            if !roots.iter().any(|r| c.starts_with(r)) {
-                                out.push(Entry::Error(
-                                    fref(None),
-                                    "link leaves the allowed folders".into(),
-                                ));
-                                continue;
-                            }
+                        if !inside_roots(&c, roots) {
+                            out.push(Entry::Error(
+                                fref(None),
+                                "link leaves the allowed folders".into(),
+                            ));
+                            continue;
                         }
                         visited.insert(c);
                         subdirs.push((path, p));
@@ -201,6 +204,13 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                     Err(e) => out.push(Entry::Error(fref(None), format!("cannot be read: {e}"))),
                 }
             } else if is_pdf(&name) {
+                if roots.is_some() && !path.canonicalize().is_ok_and(|c| inside_roots(&c, roots)) {
+                    out.push(Entry::Error(
+                        fref(None),
+                        "link leaves the allowed folders".into(),
+                    ));
+                    continue;
+                }
                 out.push(Entry::File(fref(Some(meta.len()))));
             } else {
                 out.push(Entry::Skipped(rel));
@@ -431,6 +441,13 @@ impl Source for LocalSource {
             return Err(SourceError::File("path leaves the scanned folder".into()));
         }
         let full = root.join(rel);
+        if self.roots.is_some()
+            && !full
+                .canonicalize()
+                .is_ok_and(|c| inside_roots(&c, self.roots.as_deref()))
+        {
+            return Err(SourceError::File("link leaves the allowed folders".into()));
+        }
         tokio::task::spawn_blocking(move || {
             let f =
                 File::open(&full).map_err(|e| SourceError::File(format!("cannot be read: {e}")))?;
