@@ -47,6 +47,18 @@ pub struct ScanArgs {
     /// Memory limit of each reader process, in MiB.
     #[arg(long, default_value_t = 1024)]
     pub file_memory_mb: u64,
+    /// Data a file may decompress to, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub file_max_inflate_mb: u64,
+    /// Operators one page may hold.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub page_max_operators: usize,
+    /// Glyphs one page may show.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub page_max_glyphs: usize,
+    /// How deeply form XObjects may nest.
+    #[arg(long, default_value_t = 16)]
+    pub max_xobject_depth: usize,
 }
 
 /// What a scan that ran to its end reports.
@@ -92,6 +104,10 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
     let mut pool = PoolConfig::new(program, jobs);
     pool.limits.wall_time = Duration::from_secs(args.file_timeout.max(1));
     pool.memory_mb = args.file_memory_mb;
+    pool.limits.max_decompressed_bytes = args.file_max_inflate_mb.saturating_mul(1 << 20);
+    pool.limits.max_ops_per_page = args.page_max_operators;
+    pool.limits.max_glyphs_per_page = args.page_max_glyphs;
+    pool.limits.max_xobject_depth = args.max_xobject_depth;
     let store = Arc::new(MemoryStore::new());
     let ports = Ports {
         sessions: store.clone(),

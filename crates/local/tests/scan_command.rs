@@ -159,6 +159,35 @@ fn a_scan_reports_matches_errors_and_writes_the_workbook() {
 }
 
 #[test]
+fn limits_are_configurable() {
+    let c = corpus(2);
+    // Two operators a page is far too few for any drawing: every file is over the limit.
+    let out = isoscan(
+        &[
+            "scan",
+            "drawings/area-00",
+            "--targets",
+            "codes.xlsx",
+            "--out",
+            "lim.xlsx",
+            "--events",
+            "lim.ndjson",
+            "--page-max-operators",
+            "2",
+        ],
+        &c.root,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev = events(&c.root.join("lim.ndjson"));
+    let errors: Vec<&Value> = ev.iter().filter(|e| e["type"] == "FILE_ERROR").collect();
+    assert_eq!(errors.len(), 2);
+    assert!(errors.iter().all(|e| e["data"]["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("more than 2 operators")));
+}
+
+#[test]
 fn without_a_list_every_file_is_reported() {
     let c = corpus(5);
     let out = isoscan(
