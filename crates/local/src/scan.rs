@@ -30,7 +30,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub column: Option<String>,
     /// Discovery pattern for scans without a code list.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "targets")]
     pub pattern: Option<String>,
     /// Where to write the Excel report.
     #[arg(long, short, default_value = "isoscan-report.xlsx")]

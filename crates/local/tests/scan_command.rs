@@ -225,6 +225,21 @@ fn usage_and_fatal_errors_have_exit_codes_and_one_clear_line() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = isoscan(&["scan", "drawings", "--jobs", "many"], &c.root);
     assert_eq!(o.status.code(), Some(2));
+    let o = isoscan(
+        &[
+            "scan",
+            "drawings",
+            "--targets",
+            "codes.xlsx",
+            "--pattern",
+            "HC-\\d+",
+        ],
+        &c.root,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = isoscan(&["scan", "drawings", "--pattern", "("], &c.root);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid pattern"), "{}", stderr(&o));
     let o = isoscan(&["scan", "drawings", "--targets", "missing.xlsx"], &c.root);
     assert_eq!(o.status.code(), Some(1));
     assert!(
