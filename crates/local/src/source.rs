@@ -334,8 +334,15 @@ fn key(e: &Entry) -> &str {
     }
 }
 
-fn read_limited(mut r: impl Read, max_bytes: u64, what: &str) -> Result<Vec<u8>, SourceError> {
-    let mut buf = Vec::new();
+/// Reads at most `max_bytes`; `size_hint` (the size the listing saw) sizes the buffer once.
+fn read_limited(
+    mut r: impl Read,
+    max_bytes: u64,
+    size_hint: Option<u64>,
+    what: &str,
+) -> Result<Vec<u8>, SourceError> {
+    let mut buf =
+        Vec::with_capacity(size_hint.unwrap_or(0).min(max_bytes).saturating_add(1) as usize);
     (&mut r)
         .take(max_bytes + 1)
         .read_to_end(&mut buf)
@@ -424,6 +431,7 @@ impl Source for LocalSource {
         if Self::is_zip(&root) {
             let archive = self.archive(&root)?;
             let path = file.path.clone();
+            let size = file.size;
             return tokio::task::spawn_blocking(move || {
                 let mut a = archive
                     .lock()
@@ -431,7 +439,7 @@ impl Source for LocalSource {
                 let entry = a
                     .by_name(&path)
                     .map_err(|e| SourceError::File(format!("archive entry cannot be read: {e}")))?;
-                read_limited(entry, max_bytes, "the unpacked file")
+                read_limited(entry, max_bytes, size, "the unpacked file")
             })
             .await
             .map_err(|e| SourceError::Transient(e.to_string()))?;
@@ -441,6 +449,7 @@ impl Source for LocalSource {
             return Err(SourceError::File("path leaves the scanned folder".into()));
         }
         let full = root.join(rel);
+        let size = file.size;
         if self.roots.is_some()
             && !full
                 .canonicalize()
@@ -451,7 +460,7 @@ impl Source for LocalSource {
         tokio::task::spawn_blocking(move || {
             let f =
                 File::open(&full).map_err(|e| SourceError::File(format!("cannot be read: {e}")))?;
-            read_limited(f, max_bytes, "the file")
+            read_limited(f, max_bytes, size, "the file")
         })
         .await
         .map_err(|e| SourceError::Transient(e.to_string()))?
