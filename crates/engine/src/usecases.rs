@@ -28,6 +28,8 @@ pub struct EngineConfig {
     pub max_file_bytes: u64,
     /// Written into reports.
     pub version: String,
+    /// First delay before a failed job is tried again; it doubles with every receive.
+    pub retry_base: Duration,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +37,7 @@ impl Default for EngineConfig {
         EngineConfig {
             max_file_bytes: 512 * 1024 * 1024,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            retry_base: Duration::from_millis(200),
         }
     }
 }
@@ -642,7 +645,7 @@ impl Engine {
                             .queue
                             .retry(
                                 &d.receipt,
-                                Duration::from_millis(200 << d.receive_count.min(6)),
+                                self.config.retry_base * (1 << d.receive_count.min(6)),
                             )
                             .await
                     }

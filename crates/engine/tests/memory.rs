@@ -33,6 +33,10 @@ struct Rig {
 }
 
 fn rig(source: MemorySource) -> Rig {
+    rig_with(source, EngineConfig::default())
+}
+
+fn rig_with(source: MemorySource, config: EngineConfig) -> Rig {
     let store = Arc::new(MemoryStore::new());
     let notifier = Arc::new(MemoryNotifier::default());
     let reports = Arc::new(MemoryReports::default());
@@ -47,7 +51,7 @@ fn rig(source: MemorySource) -> Rig {
         clock: Arc::new(SystemClock::default()),
     };
     Rig {
-        engine: Arc::new(Engine::new(ports, EngineConfig::default())),
+        engine: Arc::new(Engine::new(ports, config)),
         store,
         notifier,
         reports,
@@ -317,4 +321,31 @@ async fn bad_requests_are_refused_before_anything_starts() {
         e,
         Err(isoscan_engine::EngineError::InvalidRequest(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_that_keep_failing_are_recorded_as_errors_after_five_receives() {
+    let mut src = source(6);
+    // Every fetch fails as a throttle would, more times than a job is tried.
+    *src.transient.lock().unwrap() = 1_000;
+    let config = EngineConfig {
+        retry_base: Duration::from_millis(1),
+        ..EngineConfig::default()
+    };
+    let r = rig_with(src, config);
+    let s = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: None,
+            pattern: None,
+        })
+        .await
+        .unwrap();
+    let done = run_until_final(&r, &s.id, 2).await;
+    assert_eq!(done.status, SessionStatus::Complete);
+    assert_eq!((done.processed, done.errors), (7, 7));
+    let results = r.store.results(&s.id, None, 100).await.unwrap();
+    assert!(results.iter().all(|x| matches!(&x.outcome, isoscan_core::result::Outcome::Error { reason } if reason.contains("gave up"))));
 }
