@@ -325,7 +325,7 @@ async fn bad_requests_are_refused_before_anything_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_that_keep_failing_are_recorded_as_errors_after_five_receives() {
-    let mut src = source(6);
+    let src = source(6);
     // Every fetch fails as a throttle would, more times than a job is tried.
     *src.transient.lock().unwrap() = 1_000;
     let config = EngineConfig {
