@@ -4,6 +4,9 @@
 use std::cell::Cell;
 use std::time::Instant;
 
+use std::io::Read;
+
+use flate2::read::ZlibDecoder;
 use lopdf::{Document, Object, Stream};
 
 use crate::{ExtractError, Limits};
@@ -49,6 +52,23 @@ impl<'d> Ctx<'d> {
         self.check_time()?;
         let limit = self.limits.max_decompressed_bytes;
         let remaining = limit.saturating_sub(self.used.get());
+        let over = || {
+            ExtractError::LimitExceeded(format!(
+                "decompressed data over {} MiB",
+                limit / (1024 * 1024)
+            ))
+        };
+        if let Some(raw) = plain_flate(s) {
+            match inflate_bounded(raw, remaining) {
+                Inflated::Data(data) => {
+                    self.used.set(self.used.get() + data.len() as u64);
+                    return Ok(data);
+                }
+                Inflated::OverLimit => return Err(over()),
+                // Not zlib data after all: lopdf's decoders try harder.
+                Inflated::NotZlib => {}
+            }
+        }
         let data = match s
             .get_plain_content_with_limit(usize::try_from(remaining).unwrap_or(usize::MAX))
         {
@@ -73,5 +93,104 @@ impl<'d> Ctx<'d> {
         } else {
             Ok(())
         }
+    }
+}
+
+/// Output held in memory before a stream must prove it is not a bomb: past this (and 64 times
+/// its compressed size), the rest is only counted, and the stream decoded again if it fits.
+const SPOOL: u64 = 32 * 1024 * 1024;
+
+enum Inflated {
+    Data(Vec<u8>),
+    OverLimit,
+    NotZlib,
+}
+
+/// The raw bytes of a stream whose only filter is FlateDecode without parameters (the form of
+/// nearly every content stream), for the bounded decoder below.
+fn plain_flate(s: &Stream) -> Option<&[u8]> {
+    if s.dict.has(b"DecodeParms") {
+        return None;
+    }
+    match s.dict.get(b"Filter").ok()? {
+        Object::Name(n) if n == b"FlateDecode" => Some(&s.content),
+        Object::Array(a)
+            if a.len() == 1 && matches!(&a[0], Object::Name(n) if n == b"FlateDecode") =>
+        {
+            Some(&s.content)
+        }
+        _ => None,
+    }
+}
+
+/// Inflates at most `limit` bytes without ever holding more than the spool of a stream that
+/// turns out to be over the limit. Damaged data yields what was decoded before the damage, as
+/// viewers show it.
+fn inflate_bounded(raw: &[u8], limit: u64) -> Inflated {
+    let hold = SPOOL.max((raw.len() as u64).saturating_mul(64)).min(limit);
+    let mut out = Vec::with_capacity((raw.len().saturating_mul(4)).min(hold as usize));
+    let mut dec = ZlibDecoder::new(raw);
+    match (&mut dec).take(hold + 1).read_to_end(&mut out) {
+        Ok(_) if (out.len() as u64) <= hold => return Inflated::Data(out),
+        Ok(_) => {}
+        Err(_) if out.is_empty() => return Inflated::NotZlib,
+        Err(_) => return Inflated::Data(out),
+    }
+    if hold >= limit {
+        return Inflated::OverLimit;
+    }
+    // Larger than the spool but perhaps within the limit: count the rest without keeping it.
+    let mut total = out.len() as u64;
+    drop(out);
+    let mut scratch = vec![0u8; 1 << 16];
+    loop {
+        match dec.read(&mut scratch) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n as u64;
+                if total > limit {
+                    return Inflated::OverLimit;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    let _ = ZlibDecoder::new(raw).take(total).read_to_end(&mut out);
+    Inflated::Data(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn bounded_inflate() {
+        let text = b"BT /F1 12 Tf (HC-1042) Tj ET".repeat(10);
+        assert!(matches!(inflate_bounded(&zlib(&text), 1 << 20), Inflated::Data(d) if d == text));
+        // Over the limit: refused.
+        let big = vec![b' '; 40 << 20];
+        let z = zlib(&big);
+        assert!(matches!(inflate_bounded(&z, 39 << 20), Inflated::OverLimit));
+        assert!(matches!(inflate_bounded(&z, 1 << 20), Inflated::OverLimit));
+        // Larger than the spool yet within the limit: decoded whole.
+        assert!(matches!(inflate_bounded(&z, 64 << 20), Inflated::Data(d) if d.len() == 40 << 20));
+        // Damaged: what came before the damage.
+        let mut cut = zlib(&text);
+        cut.truncate(cut.len() / 2);
+        assert!(
+            matches!(inflate_bounded(&cut, 1 << 20), Inflated::Data(d) if !d.is_empty() && text.starts_with(&d))
+        );
+        assert!(matches!(
+            inflate_bounded(b"not zlib", 1 << 20),
+            Inflated::NotZlib
+        ));
     }
 }
