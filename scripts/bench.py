@@ -198,6 +198,15 @@ def main():
     except ImportError:
         pass
 
+    # The hostile files (bombs included), scanned alone: time and peak memory of the whole scan.
+    hostile = os.path.join(work, "hostile")
+    if not os.path.exists(hostile):
+        subprocess.run([GEN, "hostile", hostile], check=True, stdout=subprocess.DEVNULL)
+    h_events = os.path.join(work, "events-hostile.ndjson")
+    h_wall, h_rss = run([ISOSCAN, "scan", hostile, "--jobs", str(a.jobs), "--out", os.path.join(work, "rh.xlsx"), "--events", h_events])
+    n_hostile = len([f for f in os.listdir(hostile) if f.endswith(".pdf")])
+    h_errors = sum(1 for line in open(h_events) if json.loads(line)["type"] == "FILE_ERROR")
+
     # Reports: 1,000 against 100,000 rows.
     ex = os.path.join(ROOT, "target/release/examples/report_rows")
     _, rss1k = run([ex, "1000", os.path.join(work, "rows1k.xlsx")])
@@ -210,6 +219,7 @@ def main():
     rows.append(("**speed-up over the pipeline**", "**%.1f×**" % (pipe_wall / iso_wall)))
     rows.append(("recall of (file, code) pairs: isoscan / pipeline", "%.2f%% (%d false) / %.2f%%" % (100 * iso_recall, iso_fp, 100 * pipe_recall)))
     rows.append(("peak RSS of the whole scan (all processes)", "%.0f MiB" % iso_rss))
+    rows.append(("%d hostile files (bombs, loops, damage): wall, peak RSS" % n_hostile, "%.2f s, %.0f MiB, %d FILE_ERRORs" % (h_wall, h_rss, h_errors)))
     rows.append(("10 codes / 10,000 codes: wall", "%.2f s / %.2f s (**%.2f×**)" % (w10, w10k, w10k / w10)))
     rows.append(("one core, %d files: isoscan scan --jobs 1" % len(sub), "%.0f files/s" % (len(sub) / w1)))
     if pdfium_rate:
