@@ -572,10 +572,8 @@ impl Font {
 
     /// Decodes a shown string into codes, calling `f` for each.
     pub fn decode(&self, bytes: &[u8], mut f: impl FnMut(Decoded)) {
-        let codespace: &[CodeRange] = match (&self.to_unicode, self.simple) {
-            (_, true) => &[],
-            _ => &self.codespace,
-        };
+        // Simple fonts are one byte a code, whatever a ToUnicode map's codespace says.
+        let codespace: &[CodeRange] = if self.simple { &[] } else { &self.codespace };
         let default_len = if self.simple { 1 } else { self.default_len };
         split_codes(bytes, codespace, default_len, |len, code| {
             f(self.decode_code(len, code))
