@@ -172,7 +172,13 @@ impl Extractor for ProcessPool {
             .acquire()
             .await
             .map_err(|e| ExtractFailure::Transient(e.to_string()))?;
-        let reused = self.idle.lock().ok().and_then(|mut v| v.pop());
+        // An idle worker that has died since its last file is not this file's fault.
+        let reused = self
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .and_then(|mut w| matches!(w.child.try_wait(), Ok(None)).then_some(w));
         let mut w = match reused {
             Some(w) => w,
             None => self.spawn().map_err(|e| {
