@@ -28,6 +28,25 @@ pub struct Glyph {
 }
 
 type Matrix = [f32; 6];
+
+/// Where a form is drawn: under a content stream's CTM, or fitted into an annotation's rectangle.
+enum Placement {
+    Ctm(Matrix),
+    Rect([f32; 4]),
+}
+
+/// The first N numbers of an array, when it has them.
+fn numbers<const N: usize>(a: &[Object]) -> Option<[f32; N]> {
+    let mut out = [0.0; N];
+    for (slot, o) in out.iter_mut().zip(a) {
+        *slot = match o {
+            Object::Integer(i) => *i as f32,
+            Object::Real(r) => *r,
+            _ => return None,
+        };
+    }
+    (a.len() >= N).then_some(out)
+}
 const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
 
 fn mul(m1: &Matrix, m2: &Matrix) -> Matrix {
@@ -102,15 +121,17 @@ impl<'c, 'd> Interp<'c, 'd> {
         }
     }
 
-    /// Runs one page's content and returns its glyphs.
+    /// Runs one page's content, then its annotations' appearances.
     pub fn page(
         &mut self,
+        page: &Dictionary,
         content: &[u8],
         resources: Option<&Dictionary>,
     ) -> Result<PageResult, ExtractError> {
         self.glyphs.clear();
         self.ops = 0;
         self.run(content, resources, IDENTITY)?;
+        self.annotations(page)?;
         Ok(PageResult {
             glyphs: std::mem::take(&mut self.glyphs),
         })
@@ -305,6 +326,18 @@ impl<'c, 'd> Interp<'c, 'd> {
             Some(Object::Name(n)) if n == b"Form" => {}
             _ => return Ok(()),
         }
+        self.run_form(stream, id, resources, Placement::Ctm(*ctm))
+    }
+
+    /// Runs a form XObject (a `Do`, or an annotation's appearance) with cycle and depth checks.
+    fn run_form(
+        &mut self,
+        stream: &lopdf::Stream,
+        id: Option<ObjectId>,
+        resources: Option<&Dictionary>,
+        placement: Placement,
+    ) -> Result<(), ExtractError> {
+        let ctx = self.ctx;
         if let Some(id) = id {
             if self.forms.contains(&id) {
                 return Err(ExtractError::Malformed(format!(
@@ -320,18 +353,42 @@ impl<'c, 'd> Interp<'c, 'd> {
             )));
         }
         let matrix = match dict_get(ctx, &stream.dict, b"Matrix")? {
-            Some(Object::Array(a)) if a.len() == 6 => {
-                let v: Vec<f32> = a
-                    .iter()
-                    .map(|o| match o {
-                        Object::Integer(i) => *i as f32,
-                        Object::Real(r) => *r,
-                        _ => 0.0,
-                    })
-                    .collect();
-                [v[0], v[1], v[2], v[3], v[4], v[5]]
-            }
+            Some(Object::Array(a)) => numbers::<6>(a).unwrap_or(IDENTITY),
             _ => IDENTITY,
+        };
+        let base = match placement {
+            Placement::Ctm(ctm) => mul(&matrix, &ctm),
+            Placement::Rect(rect) => {
+                // The appearance's box, transformed by its matrix, is fitted to the annotation's
+                // rectangle (ISO 32000-1, 12.5.5).
+                let bbox = match dict_get(ctx, &stream.dict, b"BBox")? {
+                    Some(Object::Array(a)) => numbers::<4>(a).unwrap_or(rect),
+                    _ => rect,
+                };
+                let corners = [
+                    (bbox[0], bbox[1]),
+                    (bbox[2], bbox[1]),
+                    (bbox[0], bbox[3]),
+                    (bbox[2], bbox[3]),
+                ]
+                .map(|(x, y)| {
+                    (
+                        x * matrix[0] + y * matrix[2] + matrix[4],
+                        x * matrix[1] + y * matrix[3] + matrix[5],
+                    )
+                });
+                let (x0, x1) = corners
+                    .iter()
+                    .fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.0), b.max(c.0)));
+                let (y0, y1) = corners
+                    .iter()
+                    .fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.1), b.max(c.1)));
+                let (rx0, ry0) = (rect[0].min(rect[2]), rect[1].min(rect[3]));
+                let (rw, rh) = ((rect[2] - rect[0]).abs(), (rect[3] - rect[1]).abs());
+                let sx = if x1 - x0 > 0.0 { rw / (x1 - x0) } else { 1.0 };
+                let sy = if y1 - y0 > 0.0 { rh / (y1 - y0) } else { 1.0 };
+                mul(&matrix, &[sx, 0.0, 0.0, sy, rx0 - x0 * sx, ry0 - y0 * sy])
+            }
         };
         let own_res = match dict_get(ctx, &stream.dict, b"Resources")? {
             Some(Object::Dictionary(d)) => Some(d),
@@ -339,9 +396,64 @@ impl<'c, 'd> Interp<'c, 'd> {
         };
         let data = ctx.stream_data(stream)?;
         self.forms.push(id.unwrap_or((0, 0)));
-        let r = self.run(&data, own_res.or(resources), mul(&matrix, ctm));
+        let r = self.run(&data, own_res.or(resources), base);
         self.forms.pop();
         r
+    }
+
+    /// Runs the normal appearance of every visible annotation of a page (markups, stamps,
+    /// filled form fields): text engineers add on top of a drawing.
+    pub fn annotations(&mut self, page: &Dictionary) -> Result<(), ExtractError> {
+        let ctx = self.ctx;
+        let Some(Object::Array(annots)) = dict_get(ctx, page, b"Annots")? else {
+            return Ok(());
+        };
+        for entry in annots.iter().take(10_000) {
+            let Object::Dictionary(annot) = ctx.resolve(entry)? else {
+                continue;
+            };
+            let flags = match dict_get(ctx, annot, b"F")? {
+                Some(Object::Integer(f)) => *f,
+                _ => 0,
+            };
+            // Hidden (bit 2) and NoView (bit 6) annotations are not on the drawing.
+            if flags & (2 | 32) != 0 {
+                continue;
+            }
+            let Some(Object::Array(r)) = dict_get(ctx, annot, b"Rect")? else {
+                continue;
+            };
+            let Some(rect) = numbers::<4>(r) else {
+                continue;
+            };
+            let Some(Object::Dictionary(ap)) = dict_get(ctx, annot, b"AP")? else {
+                continue;
+            };
+            let Ok(normal) = ap.get(b"N") else { continue };
+            // A stream, or one stream per appearance state, chosen by /AS.
+            let chosen = match ctx.resolve(normal)? {
+                Object::Stream(_) => normal,
+                Object::Dictionary(states) => {
+                    let state = match dict_get(ctx, annot, b"AS")? {
+                        Some(Object::Name(n)) => n.clone(),
+                        _ => continue,
+                    };
+                    match states.get(&state) {
+                        Ok(o) => o,
+                        Err(_) => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let id = match chosen {
+                Object::Reference(id) => Some(*id),
+                _ => None,
+            };
+            if let Object::Stream(stream) = ctx.resolve(chosen)? {
+                self.run_form(stream, id, None, Placement::Rect(rect))?;
+            }
+        }
+        Ok(())
     }
 
     fn show(&mut self, gs: &GState, tm: &mut Matrix, bytes: &[u8]) -> Result<(), ExtractError> {

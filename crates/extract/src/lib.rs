@@ -142,7 +142,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<DocText, ExtractError> {
     let mut out = DocText::default();
     for (page, resources) in pages {
         let content = page_content(&ctx, &page)?;
-        let r = interp.page(&content, resources.as_ref())?;
+        let r = interp.page(&page, &content, resources.as_ref())?;
         let text = words::layout(&r.glyphs);
         let needs_ocr = !text.chars().any(|c| c.is_alphanumeric());
         out.pages.push(PageText { text, needs_ocr });

@@ -634,9 +634,55 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
         }
         let content = pdf.add_stream("", c.as_bytes(), compress);
         let rotate = [0, 0, 0, 0, 0, 90, 180, 270][rng.random_range(0..8)];
+        // Markups: FreeText annotations an engineer adds on top of the drawing (their own random
+        // stream, so that the rest of the drawing does not depend on them). A hidden one holds a
+        // code that is not on the drawing as seen.
+        let mut mrng = StdRng::seed_from_u64(seed ^ 0xa11e ^ u64::from(page) << 32);
+        let mut annots = vec![];
+        if mrng.random_bool(0.3) {
+            for k in 0..mrng.random_range(1..3) {
+                let code = codes.new_code(None);
+                let hidden = k == 1 && mrng.random_bool(0.5);
+                let size = [8.0f32, 10.0, 12.0][mrng.random_range(0..3)];
+                let Some((x, y)) = placer.place(&mut mrng, 0, size, code.len() + 4) else {
+                    continue;
+                };
+                let (bw, bh) = (font.string_width(&code, size) + 4.0, size * 1.5);
+                let scale = [1.0f32, 1.5][mrng.random_range(0..2)];
+                let ap = pdf.add_stream(
+                    &format!("/Type /XObject /Subtype /Form /BBox [0 0 {bw:.2} {bh:.2}] /Resources << /Font << /F1 {} 0 R >> >>", font.id),
+                    format!("0 0 1 RG 0 0 {bw:.2} {bh:.2} re S BT /F1 {size} Tf 2 {:.2} Td {} Tj ET", size * 0.4, font.encode(&code)).as_bytes(),
+                    compress,
+                );
+                let flags = if hidden { 2 + 4 } else { 4 };
+                annots.push(pdf.add(format!(
+                    "<< /Type /Annot /Subtype /FreeText /F {flags} /Rect [{x:.2} {y:.2} {:.2} {:.2}] /Contents ({code}) \
+                     /DA (/Helv {size} Tf 0 g) /AP << /N {ap} 0 R >> >>",
+                    x + bw * scale,
+                    y + bh * scale
+                )));
+                if hidden {
+                    truth.absent.push(code);
+                } else {
+                    record(&mut truth, &code, "markup@0".into(), page);
+                }
+            }
+        }
+        let annots = if annots.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " /Annots [{}]",
+                annots
+                    .iter()
+                    .map(|a| format!("{a} 0 R"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        };
         let page_id = pdf.add(format!(
             "<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {w:.2} {h:.2}] /Rotate {rotate} \
-             /Resources << /Font << /F1 {} 0 R >>{resources_xobject} >> /Contents {content} 0 R >>",
+             /Resources << /Font << /F1 {} 0 R >>{resources_xobject} >> /Contents {content} 0 R{annots} >>",
             font.id
         ));
         kids.push(page_id);
