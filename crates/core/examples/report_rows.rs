@@ -39,6 +39,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         f,
     )?;
-    println!("{n} rows written to {out}");
+    // The peak resident memory of this process (Linux), for scripts/bench.py.
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .unwrap_or_else(|| "0".into());
+    println!("{n} rows written to {out}; peak RSS {hwm} kB");
     Ok(())
 }
