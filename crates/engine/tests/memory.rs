@@ -58,6 +58,19 @@ fn rig_with(source: MemorySource, config: EngineConfig) -> Rig {
     }
 }
 
+/// Starts a scan of the memory source without a list.
+async fn start(r: &Rig) -> Session {
+    r.engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: None,
+            pattern: None,
+        })
+        .await
+        .unwrap()
+}
+
 async fn run_until_final(r: &Rig, id: &str, workers: usize) -> Session {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut handles = vec![];
@@ -232,16 +245,7 @@ async fn a_scan_counts_every_file_once_and_completes_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivered_batches_change_nothing() {
     let r = rig(source(12));
-    let s = r
-        .engine
-        .start_scan(ScanRequest {
-            owner: "me".into(),
-            source: "memory:".into(),
-            targets: None,
-            pattern: None,
-        })
-        .await
-        .unwrap();
+    let s = start(&r).await;
     let done = run_until_final(&r, &s.id, 2).await;
     assert_eq!(done.status, SessionStatus::Complete);
     let before = r.store.get(&s.id).await.unwrap().unwrap();
@@ -264,16 +268,7 @@ async fn redelivered_batches_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_the_scan_and_checks_the_owner() {
     let r = rig(source(30));
-    let s = r
-        .engine
-        .start_scan(ScanRequest {
-            owner: "me".into(),
-            source: "memory:".into(),
-            targets: None,
-            pattern: None,
-        })
-        .await
-        .unwrap();
+    let s = start(&r).await;
     assert!(matches!(
         r.engine.cancel(&s.id, "someone-else").await,
         Err(isoscan_engine::EngineError::Forbidden(_))
@@ -333,16 +328,7 @@ async fn files_that_keep_failing_are_recorded_as_errors_after_five_receives() {
         ..EngineConfig::default()
     };
     let r = rig_with(src, config);
-    let s = r
-        .engine
-        .start_scan(ScanRequest {
-            owner: "me".into(),
-            source: "memory:".into(),
-            targets: None,
-            pattern: None,
-        })
-        .await
-        .unwrap();
+    let s = start(&r).await;
     let done = run_until_final(&r, &s.id, 2).await;
     assert_eq!(done.status, SessionStatus::Complete);
     assert_eq!((done.processed, done.errors), (7, 7));

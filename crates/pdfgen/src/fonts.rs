@@ -288,26 +288,16 @@ pub fn finish_font(pdf: &mut Pdf, f: &FontRes) {
             );
         }
         FontKind::TrueTypeSubset => {
-            let font_file = pdf.alloc();
             let program = truetype(
                 &f.subset.iter().map(|c| (*c, 0)).collect::<Vec<_>>(),
                 &f.widths,
             );
-            pdf.set_stream(
-                font_file,
-                &format!("/Length1 {}", program.len()),
-                &program,
-                true,
-            );
-            let desc = pdf.add(format!(
-                "<< /Type /FontDescriptor /FontName /ABCDEF+DrawingSans /Flags 32 /FontBBox [0 -200 1000 900] \
-                 /ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 /FontFile2 {font_file} 0 R >>"
-            ));
+            let desc = embed_truetype(pdf, "ABCDEF+DrawingSans", &program);
             let mut bf = String::new();
             for (i, c) in f.subset.iter().enumerate() {
                 bf.push_str(&format!("<{:02X}> <{:04X}>\n", i + 1, *c as u32));
             }
-            let cmap = to_unicode_cmap(1, f.subset.len(), &bf);
+            let cmap = to_unicode_cmap(1, &bf);
             let tu = pdf.add_stream("", cmap.as_bytes(), true);
             let widths: Vec<String> = f
                 .subset
@@ -327,17 +317,7 @@ pub fn finish_font(pdf: &mut Pdf, f: &FontRes) {
         FontKind::Type0ToUnicode | FontKind::Type0NoToUnicode => {
             let glyphs: Vec<(char, u16)> = charset().map(|c| (c, gid_of(c))).collect();
             let program = truetype(&glyphs, &f.widths);
-            let font_file = pdf.alloc();
-            pdf.set_stream(
-                font_file,
-                &format!("/Length1 {}", program.len()),
-                &program,
-                true,
-            );
-            let desc = pdf.add(format!(
-                "<< /Type /FontDescriptor /FontName /GHIJKL+DrawingSans /Flags 32 /FontBBox [0 -200 1000 900] \
-                 /ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 /FontFile2 {font_file} 0 R >>"
-            ));
+            let desc = embed_truetype(pdf, "GHIJKL+DrawingSans", &program);
             let w: Vec<String> = charset()
                 .map(|c| format!("{} [{}]", gid_of(c), f.width(c) as u32))
                 .collect();
@@ -352,7 +332,7 @@ pub fn finish_font(pdf: &mut Pdf, f: &FontRes) {
                 for c in charset() {
                     bf.push_str(&format!("<{:04X}> <{:04X}>\n", gid_of(c), c as u32));
                 }
-                let cmap = to_unicode_cmap(2, 95, &bf);
+                let cmap = to_unicode_cmap(2, &bf);
                 format!(
                     " /ToUnicode {} 0 R",
                     pdf.add_stream("", cmap.as_bytes(), true)
@@ -371,7 +351,16 @@ pub fn finish_font(pdf: &mut Pdf, f: &FontRes) {
     }
 }
 
-fn to_unicode_cmap(code_bytes: usize, n: usize, bfchar: &str) -> String {
+/// Embeds a TrueType program; returns its font descriptor.
+fn embed_truetype(pdf: &mut Pdf, name: &str, program: &[u8]) -> u32 {
+    let font_file = pdf.add_stream(&format!("/Length1 {}", program.len()), program, true);
+    pdf.add(format!(
+        "<< /Type /FontDescriptor /FontName /{name} /Flags 32 /FontBBox [0 -200 1000 900] \
+         /ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 /FontFile2 {font_file} 0 R >>"
+    ))
+}
+
+fn to_unicode_cmap(code_bytes: usize, bfchar: &str) -> String {
     let (lo, hi) = if code_bytes == 1 {
         ("00", "FF")
     } else {
@@ -387,7 +376,6 @@ fn to_unicode_cmap(code_bytes: usize, n: usize, bfchar: &str) -> String {
             chunk.join("\n")
         ));
     }
-    let _ = n;
     format!(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
          /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<{lo}> <{hi}>\nendcodespacerange\n{sections}\
