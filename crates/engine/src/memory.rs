@@ -405,6 +405,156 @@ impl ReportStore for MemoryReports {
             .insert(session_id.to_string(), bytes);
         Ok(format!("memory://{session_id}"))
     }
+
+    async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {
+        let has = self
+            .reports
+            .lock()
+            .map_err(|_| ReportStoreError("lock poisoned".into()))?
+            .contains_key(session_id);
+        if has {
+            Ok((format!("memory://{session_id}"), 3600))
+        } else {
+            Err(ReportStoreError(format!("no report for {session_id}")))
+        }
+    }
+}
+
+/// Uploads held in memory: (owner, purpose, files by name) per key.
+#[derive(Default)]
+pub struct MemoryUploads {
+    uploads: Mutex<HashMap<String, MemoryUpload>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+struct MemoryUpload {
+    owner: String,
+    purpose: isoscan_core::protocol::UploadPurpose,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryUploads {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What a client's PUT to the ticket's URL does.
+    pub fn put(&self, key: &str, file_name: &str, bytes: Vec<u8>) -> Result<(), UploadError> {
+        let mut u = self
+            .uploads
+            .lock()
+            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
+        let up = u
+            .get_mut(key)
+            .ok_or_else(|| UploadError::NotFound(key.to_string()))?;
+        up.files.insert(file_name.to_string(), bytes);
+        Ok(())
+    }
+
+    fn owned<T>(
+        &self,
+        owner: &str,
+        key: &str,
+        f: impl FnOnce(&MemoryUpload) -> Result<T, UploadError>,
+    ) -> Result<T, UploadError> {
+        let u = self
+            .uploads
+            .lock()
+            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
+        match u.get(key) {
+            None => Err(UploadError::NotFound(key.to_string())),
+            Some(up) if up.owner != owner => Err(UploadError::Forbidden(key.to_string())),
+            Some(up) => f(up),
+        }
+    }
+}
+
+#[async_trait]
+impl Uploads for MemoryUploads {
+    async fn create(
+        &self,
+        owner: &str,
+        file_name: &str,
+        _size: u64,
+        purpose: isoscan_core::protocol::UploadPurpose,
+        key: Option<&str>,
+    ) -> Result<UploadTicket, UploadError> {
+        let key = match key {
+            Some(k) => {
+                self.owned(owner, k, |up| {
+                    if up.purpose == purpose
+                        && purpose == isoscan_core::protocol::UploadPurpose::Drawings
+                    {
+                        Ok(())
+                    } else {
+                        Err(UploadError::Invalid(
+                            "files of one upload share its purpose".into(),
+                        ))
+                    }
+                })?;
+                k.to_string()
+            }
+            None => {
+                let k = format!(
+                    "u{}",
+                    self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                self.uploads
+                    .lock()
+                    .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?
+                    .insert(
+                        k.clone(),
+                        MemoryUpload {
+                            owner: owner.to_string(),
+                            purpose,
+                            files: BTreeMap::new(),
+                        },
+                    );
+                k
+            }
+        };
+        Ok(UploadTicket {
+            url: format!("memory://{key}/{file_name}"),
+            key,
+            expires_in: 900,
+        })
+    }
+
+    async fn read(
+        &self,
+        owner: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<(String, Vec<u8>), UploadError> {
+        self.owned(owner, key, |up| match up.files.iter().next() {
+            _ if up.purpose != isoscan_core::protocol::UploadPurpose::Targets => Err(
+                UploadError::Invalid(format!("{key} is an upload of drawings, not a code list")),
+            ),
+            None => Err(UploadError::NotFound(format!(
+                "{key}: nothing was uploaded"
+            ))),
+            Some((_, b)) if b.len() as u64 > max_bytes => Err(UploadError::Invalid(format!(
+                "{key}: over {max_bytes} bytes"
+            ))),
+            Some((n, b)) => Ok((n.clone(), b.clone())),
+        })
+    }
+
+    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError> {
+        self.owned(owner, key, |up| {
+            if up.purpose != isoscan_core::protocol::UploadPurpose::Drawings {
+                Err(UploadError::Invalid(format!(
+                    "{key} is a code list, not drawings"
+                )))
+            } else if up.files.is_empty() {
+                Err(UploadError::NotFound(format!(
+                    "{key}: nothing was uploaded"
+                )))
+            } else {
+                Ok(())
+            }
+        })
+    }
 }
 
 /// Collects every published message.

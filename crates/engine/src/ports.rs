@@ -318,10 +318,55 @@ pub trait ReportStore: Send + Sync {
     /// A folder for the report writer's spill files, when the store has one.
     fn scratch_dir(&self) -> Option<std::path::PathBuf>;
     async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError>;
+    /// A download URL for a stored report, signed anew, and how long it lives in seconds.
+    async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError>;
 }
 
 /// Time and identifiers.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
     fn new_id(&self) -> String;
+}
+
+/// Where an upload goes: the URL the client PUTs the file to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadTicket {
+    pub url: String,
+    pub key: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown upload {0}")]
+    NotFound(String),
+    #[error("upload {0} belongs to another user")]
+    Forbidden(String),
+    #[error("upload storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Files the client sends before a scan: code lists and drawings.
+#[async_trait]
+pub trait Uploads: Send + Sync {
+    /// A signed URL for one file; with `key`, the file joins that earlier upload of drawings.
+    async fn create(
+        &self,
+        owner: &str,
+        file_name: &str,
+        size: u64,
+        purpose: isoscan_core::protocol::UploadPurpose,
+        key: Option<&str>,
+    ) -> Result<UploadTicket, UploadError>;
+    /// An uploaded code list: (file name, bytes), at most `max_bytes`.
+    async fn read(
+        &self,
+        owner: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<(String, Vec<u8>), UploadError>;
+    /// Checks that `key` is an upload of drawings by `owner` that has arrived.
+    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError>;
 }

@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use isoscan_core::matcher::{Discoverer, Matcher};
-use isoscan_core::protocol::ServerMessage;
+use isoscan_core::protocol::{
+    ServerMessage, SessionState, TargetsInput, UploadPurpose, MAX_FILE_CONTENT,
+};
 use isoscan_core::report::{ReportBuilder, ReportSummary};
 use isoscan_core::result::{FileRef, FileResult, Outcome};
-use isoscan_core::targets::TargetList;
+use isoscan_core::targets::{read_targets, TargetList};
 use isoscan_core::text::DocText;
 
 use crate::ports::*;
@@ -52,6 +54,7 @@ pub struct Ports {
     pub extractor: Arc<dyn Extractor>,
     pub notifier: Arc<dyn Notifier>,
     pub reports: Arc<dyn ReportStore>,
+    pub uploads: Arc<dyn Uploads>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -71,6 +74,10 @@ pub enum EngineError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Report(#[from] ReportStoreError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error("the report of session {0} is not ready: the scan has not completed")]
+    NotReady(String),
     #[error("{0}")]
     Extractor(String),
 }
@@ -85,9 +92,35 @@ impl EngineError {
                 | EngineError::Source(SourceError::Transient(_))
                 | EngineError::Report(_)
                 | EngineError::Extractor(_)
+                | EngineError::Upload(UploadError::Unavailable(_))
         )
     }
+
+    /// The `code` of the ERROR a client gets.
+    pub fn client_code(&self) -> &'static str {
+        match self {
+            EngineError::InvalidRequest(_) => "bad_request",
+            EngineError::UnknownSession(_) => "unknown_session",
+            EngineError::Forbidden(_) | EngineError::Upload(UploadError::Forbidden(_)) => {
+                "forbidden"
+            }
+            EngineError::Source(SourceError::Invalid(_)) => "bad_source",
+            EngineError::Source(SourceError::NotFound(_)) => "source_not_found",
+            EngineError::Source(SourceError::Forbidden(_)) => "source_forbidden",
+            EngineError::Upload(UploadError::NotFound(_)) => "unknown_upload",
+            EngineError::Upload(UploadError::Invalid(_)) => "bad_upload",
+            EngineError::NotReady(_) => "not_ready",
+            _ => "unavailable",
+        }
+    }
 }
+
+/// Largest code list read from an upload.
+pub const MAX_TARGETS_UPLOAD: u64 = 64 * 1024 * 1024;
+/// Codes shown back by `check_targets`.
+const TARGETS_SAMPLE: usize = 10;
+/// Event-log page read at a time when a client catches up.
+pub const REPLAY_PAGE: usize = 500;
 
 /// A request to scan.
 #[derive(Debug, Clone)]
@@ -576,13 +609,263 @@ impl Engine {
         Ok(())
     }
 
-    /// Cancels a running scan of `owner`'s.
-    pub async fn cancel(&self, session_id: &str, owner: &str) -> Result<(), EngineError> {
+    /// The session, if `owner` started it.
+    pub async fn owned(&self, session_id: &str, owner: &str) -> Result<Session, EngineError> {
         let s = self.session(session_id).await?;
         if s.owner != owner {
             return Err(EngineError::Forbidden(session_id.to_string()));
         }
-        if self
+        Ok(s)
+    }
+
+    /// Reads a code list given as an array, a base64 workbook or an upload; `None` for none.
+    pub async fn resolve_targets(
+        &self,
+        owner: &str,
+        input: &TargetsInput,
+    ) -> Result<Option<TargetList>, EngineError> {
+        let (name, bytes) = if let Some(codes) = &input.codes {
+            let text = codes.join("\n");
+            ("codes.txt".to_string(), text.into_bytes())
+        } else if let Some(b64) = &input.file_content {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    EngineError::InvalidRequest(format!("file_content is not base64: {e}"))
+                })?;
+            if bytes.len() > MAX_FILE_CONTENT {
+                return Err(EngineError::InvalidRequest(format!(
+                    "file_content is {} bytes; at most {MAX_FILE_CONTENT} may be sent inline, upload larger lists with request_upload",
+                    bytes.len()
+                )));
+            }
+            // The format is read from the bytes; the name only tells CSV from text.
+            ("codes.xlsx".to_string(), bytes)
+        } else if let Some(key) = &input.upload {
+            self.ports
+                .uploads
+                .read(owner, key, MAX_TARGETS_UPLOAD)
+                .await?
+        } else {
+            return Ok(None);
+        };
+        let list = read_targets(
+            &bytes,
+            &name,
+            input.sheet.as_deref(),
+            input.column.as_deref(),
+        )
+        .map_err(|e| EngineError::InvalidRequest(format!("code list: {e}")))?;
+        Ok(Some(list))
+    }
+
+    /// `check_targets`: what the list holds, before a scan.
+    pub async fn check_targets(
+        &self,
+        owner: &str,
+        input: &TargetsInput,
+    ) -> Result<ServerMessage, EngineError> {
+        let list = self
+            .resolve_targets(owner, input)
+            .await?
+            .ok_or_else(|| EngineError::InvalidRequest("no code list given".into()))?;
+        Ok(ServerMessage::Targets {
+            count: list.codes.len() as u64,
+            duplicates: list.duplicates as u64,
+            sample: list.codes.iter().take(TARGETS_SAMPLE).cloned().collect(),
+            sheet: list.sheet,
+            column: list.column,
+        })
+    }
+
+    /// `start_scan` as a client sends it: reads the list, checks an upload's owner, starts.
+    pub async fn start_for(
+        &self,
+        owner: &str,
+        source: &str,
+        targets: &TargetsInput,
+        pattern: Option<String>,
+    ) -> Result<Session, EngineError> {
+        if let Some(key) = source.strip_prefix("upload:") {
+            self.ports.uploads.check(owner, key).await?;
+        }
+        let targets = self.resolve_targets(owner, targets).await?;
+        self.start_scan(ScanRequest {
+            owner: owner.to_string(),
+            source: source.to_string(),
+            targets,
+            pattern,
+        })
+        .await
+    }
+
+    /// `request_upload`.
+    pub async fn request_upload(
+        &self,
+        owner: &str,
+        file_name: &str,
+        size: u64,
+        purpose: UploadPurpose,
+        key: Option<&str>,
+    ) -> Result<ServerMessage, EngineError> {
+        let name = file_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(file_name)
+            .trim();
+        let lower = name.to_ascii_lowercase();
+        let allowed: &[&str] = match purpose {
+            UploadPurpose::Targets => &[".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"],
+            UploadPurpose::Drawings => &[".pdf", ".zip"],
+        };
+        if name.is_empty() || name.starts_with('.') || !allowed.iter().any(|e| lower.ends_with(e)) {
+            return Err(EngineError::InvalidRequest(format!(
+                "{file_name}: {} uploads take {}",
+                match purpose {
+                    UploadPurpose::Targets => "code list",
+                    UploadPurpose::Drawings => "drawing",
+                },
+                allowed.join(", ")
+            )));
+        }
+        if purpose == UploadPurpose::Targets && size > MAX_TARGETS_UPLOAD {
+            return Err(EngineError::InvalidRequest(format!(
+                "{file_name}: a code list may be at most {MAX_TARGETS_UPLOAD} bytes"
+            )));
+        }
+        let t = self
+            .ports
+            .uploads
+            .create(owner, name, size, purpose, key)
+            .await?;
+        Ok(ServerMessage::UploadUrl {
+            url: t.url,
+            key: t.key,
+            expires_in: t.expires_in,
+        })
+    }
+
+    /// SYNC_STATE of `owner`'s session: its counters and every match and file error in the
+    /// log up to `last_seq`; a client then follows from `last_seq` (or its own `since`).
+    pub async fn sync_state(
+        &self,
+        session_id: &str,
+        owner: &str,
+    ) -> Result<ServerMessage, EngineError> {
+        let s = self.owned(session_id, owner).await?;
+        let mut matches = vec![];
+        let mut errors = vec![];
+        let mut last_seq = 0;
+        let mut download_url = None;
+        loop {
+            let page = self
+                .ports
+                .events
+                .since(session_id, last_seq, REPLAY_PAGE)
+                .await?;
+            for env in &page {
+                last_seq = env.seq;
+                match &env.message {
+                    ServerMessage::MatchFound { data } => matches.push(data.clone()),
+                    ServerMessage::FileError { data } => errors.push(data.clone()),
+                    ServerMessage::Complete {
+                        download_url: u, ..
+                    } => download_url = Some(u.clone()),
+                    _ => {}
+                }
+            }
+            if page.len() < REPLAY_PAGE {
+                break;
+            }
+        }
+        // A redelivered file may have been announced twice; the snapshot holds it once.
+        let mut seen = std::collections::HashSet::new();
+        matches.retain(|m| seen.insert(m.path.clone()));
+        seen.clear();
+        errors.retain(|e| seen.insert(e.path.clone()));
+        // The session is read after the log, so its counters are never behind the snapshot.
+        let s = self.session(&s.id).await?;
+        let status = serde_json::to_value(s.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(ServerMessage::SyncState {
+            session: SessionState {
+                status,
+                source: s.source,
+                processed: s.processed,
+                total: s.total,
+                matches: s.matches,
+                errors: s.errors,
+                skipped: s.skipped,
+                listing_done: s.listing_done,
+                target_count: s.target_count,
+                started_at: s.started_at_ms,
+                finished_at: s.finished_at_ms,
+                download_url: download_url.or(s.report_url),
+            },
+            matches,
+            errors,
+            last_seq,
+        })
+    }
+
+    /// Logged messages of a session after `since`, at most `limit`.
+    pub async fn replay(
+        &self,
+        session_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<isoscan_core::protocol::Envelope>, EngineError> {
+        Ok(self.ports.events.since(session_id, since, limit).await?)
+    }
+
+    /// `get_report`: a fresh download link for `owner`'s completed scan.
+    pub async fn report_link(
+        &self,
+        session_id: &str,
+        owner: &str,
+    ) -> Result<ServerMessage, EngineError> {
+        let s = self.owned(session_id, owner).await?;
+        if s.status != SessionStatus::Complete {
+            return Err(EngineError::NotReady(session_id.to_string()));
+        }
+        let (download_url, expires_in) = self.ports.reports.link(session_id).await?;
+        Ok(ServerMessage::ReportUrl {
+            download_url,
+            expires_in,
+        })
+    }
+
+    /// Picks up a session a stopped process left unfinished: its queued jobs are still on
+    /// the queue; what may be missing is the finalize job (the process stopped between
+    /// winning FINALIZING and queueing it) or the move to FINALIZING itself.
+    pub async fn resume(&self, session_id: &str) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        match s.status {
+            SessionStatus::Finalizing => {
+                // A second finalize job is harmless: the report is rebuilt, COMPLETE sent once.
+                self.ports
+                    .queue
+                    .send(vec![Job::Finalize {
+                        session: session_id.to_string(),
+                    }])
+                    .await?;
+            }
+            SessionStatus::Running if s.all_processed() => self.maybe_finalize(session_id).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Cancels a running scan of `owner`'s: `false` when it had already ended.
+    pub async fn cancel(&self, session_id: &str, owner: &str) -> Result<bool, EngineError> {
+        let s = self.session(session_id).await?;
+        if s.owner != owner {
+            return Err(EngineError::Forbidden(session_id.to_string()));
+        }
+        if !self
             .ports
             .sessions
             .transition(
@@ -594,15 +877,16 @@ impl Engine {
             )
             .await?
         {
-            self.emit(
-                session_id,
-                ServerMessage::Cancelled {
-                    message: "Scan cancelled".into(),
-                },
-            )
-            .await?;
+            return Ok(false);
         }
-        Ok(())
+        self.emit(
+            session_id,
+            ServerMessage::Cancelled {
+                message: "Scan cancelled".into(),
+            },
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Runs one delivered job.

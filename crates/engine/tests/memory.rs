@@ -25,6 +25,17 @@ async fn memory_queue_passes_the_queue_suite() {
     suite::job_queue(Arc::new(MemoryQueue::new()), "mem").await;
 }
 
+#[tokio::test]
+async fn memory_uploads_pass_the_uploads_suite() {
+    let up = Arc::new(MemoryUploads::new());
+    let target = up.clone();
+    let put: suite::PutFn = Arc::new(move |t, name, bytes| {
+        let target = target.clone();
+        Box::pin(async move { target.put(&t.key, &name, bytes).expect("put") })
+    });
+    suite::uploads(up, put).await;
+}
+
 struct Rig {
     engine: Arc<Engine>,
     store: Arc<MemoryStore>,
@@ -48,6 +59,7 @@ fn rig_with(source: MemorySource, config: EngineConfig) -> Rig {
         extractor: Arc::new(TextExtractor),
         notifier: notifier.clone(),
         reports: reports.clone(),
+        uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
         clock: Arc::new(SystemClock::default()),
     };
     Rig {

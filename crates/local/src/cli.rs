@@ -118,6 +118,11 @@ impl ReportStore for ReportFile {
         std::fs::rename(&tmp, &path).map_err(err)?;
         Ok(file_url(&path))
     }
+
+    async fn link(&self, _session_id: &str) -> Result<(String, u64), ReportStoreError> {
+        // A file on this machine: its URL never expires.
+        Ok((file_url(&absolute(&self.path)), 0))
+    }
 }
 
 pub fn absolute(p: &Path) -> PathBuf {

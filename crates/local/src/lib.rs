@@ -1,5 +1,6 @@
 //! isoscan on one machine: the local adapters (folder and zip sources, extraction in worker
-//! processes, the command line's events writer and report file) and the `isoscan` binary.
+//! processes, SQLite store and queue, the command line's events writer and report file, the
+//! axum server) and the `isoscan` binary.
 //!
 //! Adapters here implement the engine's ports; they hold no business logic. Nothing here may
 //! depend on AWS.
@@ -7,4 +8,6 @@
 pub mod cli;
 pub mod sandbox;
 pub mod scan;
+pub mod serve;
 pub mod source;
+pub mod sqlite;

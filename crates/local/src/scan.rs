@@ -38,6 +38,13 @@ pub struct ScanArgs {
     /// Write every event as NDJSON to this file, or to standard output with `-`.
     #[arg(long)]
     pub events: Option<String>,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// How drawings are read: parallelism and the per-file limits (`scan` and `serve` alike).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadingArgs {
     /// Files read at once (default: the number of cores).
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -59,6 +66,30 @@ pub struct ScanArgs {
     /// How deeply form XObjects may nest.
     #[arg(long, default_value_t = 16)]
     pub max_xobject_depth: usize,
+}
+
+impl ReadingArgs {
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            })
+            .max(1)
+    }
+
+    /// The reader pool these settings describe.
+    pub fn pool(&self, program: PathBuf) -> PoolConfig {
+        let mut pool = PoolConfig::new(program, self.jobs());
+        pool.limits.wall_time = Duration::from_secs(self.file_timeout.max(1));
+        pool.memory_mb = self.file_memory_mb;
+        pool.limits.max_decompressed_bytes = self.file_max_inflate_mb.saturating_mul(1 << 20);
+        pool.limits.max_ops_per_page = self.page_max_operators;
+        pool.limits.max_glyphs_per_page = self.page_max_glyphs;
+        pool.limits.max_xobject_depth = self.max_xobject_depth;
+        pool
+    }
 }
 
 /// What a scan that ran to its end reports.
@@ -83,14 +114,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         None => None,
     };
     check_writable(&args.out)?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
+    let jobs = args.reading.jobs();
     let events: Option<Box<dyn std::io::Write + Send>> = match args.events.as_deref() {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
@@ -101,13 +125,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
     };
     let (notifier, mut done) = CliNotifier::new(events, std::io::stderr().is_terminal());
     let notifier = Arc::new(notifier);
-    let mut pool = PoolConfig::new(program, jobs);
-    pool.limits.wall_time = Duration::from_secs(args.file_timeout.max(1));
-    pool.memory_mb = args.file_memory_mb;
-    pool.limits.max_decompressed_bytes = args.file_max_inflate_mb.saturating_mul(1 << 20);
-    pool.limits.max_ops_per_page = args.page_max_operators;
-    pool.limits.max_glyphs_per_page = args.page_max_glyphs;
-    pool.limits.max_xobject_depth = args.max_xobject_depth;
+    let pool = args.reading.pool(program);
     let store = Arc::new(MemoryStore::new());
     let ports = Ports {
         sessions: store.clone(),
@@ -119,6 +137,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         reports: Arc::new(ReportFile {
             path: args.out.clone(),
         }),
+        uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
         clock: Arc::new(SystemClock::default()),
     };
     let engine = Arc::new(Engine::new(ports, EngineConfig::default()));

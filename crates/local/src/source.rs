@@ -375,11 +375,16 @@ impl Source for LocalSource {
 
     async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
         let path = self.resolve(location)?;
-        let cached = self
-            .listings
-            .lock()
-            .ok()
-            .and_then(|l| l.get(location).cloned());
+        // The first page always walks anew, so a later scan of a folder sees its files as
+        // they are now; the following pages read the listing the first one made.
+        let cached = match cursor {
+            None => None,
+            Some(_) => self
+                .listings
+                .lock()
+                .ok()
+                .and_then(|l| l.get(location).cloned()),
+        };
         let entries = match cached {
             Some(e) => e,
             None => {

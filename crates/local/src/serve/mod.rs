@@ -1,0 +1,270 @@
+//! `isoscan serve`: the engine behind a WebSocket and a few HTTP routes, with its state in
+//! SQLite under a data folder. A server stopped mid-scan resumes every unfinished scan when it
+//! starts again on the same folder.
+
+pub mod adapters;
+pub mod auth;
+pub mod http;
+pub mod hub;
+pub mod ws;
+
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use isoscan_engine::memory::SystemClock;
+use isoscan_engine::{Engine, EngineConfig, Ports};
+use tokio::sync::watch;
+
+use crate::sandbox::ProcessPool;
+use crate::scan::ReadingArgs;
+use crate::sqlite::SqliteState;
+use adapters::{FolderUploads, Links, ReportFolder, ServeSource};
+use auth::{Signer, Tokens};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// A folder whose subfolders clients may scan; repeat for more (default: the current folder).
+    #[arg(long = "root")]
+    pub roots: Vec<PathBuf>,
+    /// Where the database, uploads and reports are kept.
+    #[arg(long, default_value = "isoscan-data")]
+    pub data: PathBuf,
+    /// The token clients must give (principal `default`); one is generated when absent.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// More tokens, one `PRINCIPAL TOKEN` pair a line, each principal seeing only its scans.
+    #[arg(long)]
+    pub tokens_file: Option<PathBuf>,
+    /// The built dashboard (default: frontend/dist, or $ISOSCAN_DASHBOARD).
+    #[arg(long)]
+    pub dashboard: Option<PathBuf>,
+    /// The URL clients reach this server at, for links (default: http://BIND:PORT).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Largest upload, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    pub max_upload_mb: u64,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// Holds an exclusive lock on the data folder for the life of the server: two servers on one
+/// database would each take the other's in-flight jobs back on start.
+struct DataLock(#[allow(dead_code)] std::fs::File);
+
+fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
+    let path = dir.join("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is touched.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        return Err(anyhow!(
+            "another isoscan server is using {}; stop it or give another --data folder",
+            dir.display()
+        ));
+    }
+    Ok(DataLock(f))
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
+    let data = args
+        .data
+        .canonicalize()
+        .with_context(|| format!("{}", args.data.display()))?;
+    let _lock = lock_data(&data)?;
+    let mut tokens = Tokens::default();
+    let mut generated = None;
+    if let Some(f) = &args.tokens_file {
+        tokens.read_file(f)?;
+    }
+    match &args.token {
+        Some(t) if t.len() < 16 => return Err(anyhow!("--token must be at least 16 characters")),
+        Some(t) => tokens.add("default", t),
+        None if tokens.is_empty() => {
+            let t = auth::random_token();
+            tokens.add("default", &t);
+            generated = Some(t);
+        }
+        None => {}
+    }
+    let roots = if args.roots.is_empty() {
+        vec![std::env::current_dir().context("cannot read the current folder")?]
+    } else {
+        args.roots.clone()
+    };
+    let mut canon_roots = vec![];
+    for r in &roots {
+        canon_roots.push(
+            r.canonicalize()
+                .with_context(|| format!("--root {} cannot be opened", r.display()))?,
+        );
+    }
+    let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()))
+        .trim_end_matches('/')
+        .to_string();
+    let signer = Signer::load_or_create(&data.join("secret"))?;
+    let links = Links {
+        base: base.clone(),
+        signer,
+    };
+    let state =
+        Arc::new(SqliteState::open(&data.join("isoscan.sqlite3")).map_err(|e| anyhow!("{e}"))?);
+    let released = state.recover().await.map_err(|e| anyhow!("{e}"))?;
+    let uploads_dir = data.join("uploads");
+    std::fs::create_dir_all(&uploads_dir)?;
+    let source = Arc::new(ServeSource::new(
+        canon_roots.clone(),
+        uploads_dir.clone(),
+        links.clone(),
+    ));
+    let uploads = Arc::new(FolderUploads {
+        dir: uploads_dir,
+        links: links.clone(),
+    });
+    let reports = Arc::new(ReportFolder {
+        dir: data.join("reports"),
+        links: links.clone(),
+    });
+    let hub = Arc::new(hub::Hub::new());
+    let jobs = args.reading.jobs();
+    let ports = Ports {
+        sessions: state.clone(),
+        events: state.clone(),
+        queue: state.clone(),
+        source: source.clone(),
+        extractor: Arc::new(ProcessPool::new(args.reading.pool(program))),
+        notifier: hub.clone(),
+        reports: reports.clone(),
+        uploads: uploads.clone(),
+        clock: Arc::new(SystemClock::default()),
+    };
+    let engine = Arc::new(Engine::new(ports, EngineConfig::default()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut workers = vec![];
+    for _ in 0..jobs {
+        let e = engine.clone();
+        let rx = stop_rx.clone();
+        workers.push(tokio::spawn(async move { e.work(rx).await }));
+    }
+    let unfinished = state.unfinished().await.map_err(|e| anyhow!("{e}"))?;
+    for s in &unfinished {
+        if let Err(e) = engine.resume(&s.id).await {
+            tracing::error!(session = %s.id, error = %e, "cannot resume a scan");
+        }
+    }
+    if !unfinished.is_empty() {
+        tracing::info!(
+            scans = unfinished.len(),
+            jobs = released,
+            "resuming unfinished scans"
+        );
+    }
+    let dashboard = args
+        .dashboard
+        .clone()
+        .or_else(|| std::env::var_os("ISOSCAN_DASHBOARD").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("frontend/dist"));
+    let app = Arc::new(http::App {
+        shared: Arc::new(ws::Shared {
+            engine: engine.clone(),
+            hub,
+            state: state.clone(),
+            shutdown: stop_rx.clone(),
+        }),
+        tokens,
+        links,
+        uploads,
+        reports,
+        source,
+        dashboard,
+        max_upload: args.max_upload_mb.saturating_mul(1 << 20),
+        next_conn: AtomicU64::new(1),
+    });
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let roots: Vec<String> = canon_roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect();
+        let _ = writeln!(out, "isoscan serve: listening on {base}");
+        let _ = writeln!(out, "isoscan serve: folders under {}", roots.join(", "));
+        let _ = writeln!(out, "isoscan serve: data in {}", data.display());
+        match &generated {
+            Some(t) => {
+                let _ = writeln!(out, "isoscan serve: open {base}/?token={t}");
+            }
+            None => {
+                let _ = writeln!(out, "isoscan serve: open {base}/?token=<your token>");
+            }
+        }
+        let _ = out.flush();
+    }
+    let router = http::router(app);
+    let mut stop_for_server = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop_for_server.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the jobs in hand");
+    eprintln!("isoscan serve: shutting down");
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(10), server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
+        Err(_) => tracing::warn!("connections did not close in time"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,287 @@
+//! One WebSocket connection: parses each client message, calls one use case, and sends the
+//! answer; follows the sessions it started or subscribed to. Written against `Sink`/`Stream`
+//! of axum messages so that nothing here depends on how the socket was made.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use isoscan_core::protocol::{parse_client, ClientMessage, Envelope, ServerMessage};
+use isoscan_engine::{Engine, EngineError, REPLAY_PAGE};
+use tokio::sync::{mpsc, watch};
+
+use super::hub::{Control, Hub, Outgoing};
+use crate::sqlite::SqliteState;
+
+/// Messages a connection may have queued before it counts as too slow.
+pub const SEND_QUEUE: usize = 2048;
+
+/// What every connection shares.
+pub struct Shared {
+    pub engine: Arc<Engine>,
+    pub hub: Arc<Hub>,
+    pub state: Arc<SqliteState>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+struct Conn<'a, S> {
+    id: u64,
+    principal: String,
+    shared: &'a Shared,
+    sink: S,
+    tx: mpsc::Sender<Outgoing>,
+    ctl: mpsc::UnboundedSender<Control>,
+    /// Highest `seq` sent per followed session: nothing at or below it is sent again.
+    sent: HashMap<String, u64>,
+}
+
+type SendResult = Result<(), axum::Error>;
+
+impl<S> Conn<'_, S>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    async fn send_json(&mut self, json: &str) -> SendResult {
+        self.sink.send(Message::Text(json.into())).await
+    }
+
+    /// An answer that is not part of a session's log: `seq` 0.
+    async fn reply(&mut self, session: &str, message: ServerMessage) -> SendResult {
+        let env = Envelope {
+            session_id: session.to_string(),
+            seq: 0,
+            message,
+        };
+        match serde_json::to_string(&env) {
+            Ok(j) => self.send_json(&j).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialize a reply");
+                Ok(())
+            }
+        }
+    }
+
+    async fn error(&mut self, session: &str, code: &str, message: String) -> SendResult {
+        self.reply(
+            session,
+            ServerMessage::Error {
+                message,
+                code: code.to_string(),
+            },
+        )
+        .await
+    }
+
+    async fn engine_error(&mut self, session: &str, e: EngineError) -> SendResult {
+        // Clients get a clear message; a failure of ours is logged in full and summarized.
+        let message = if e.is_retryable() {
+            tracing::error!(error = %e, "request failed");
+            "the server could not do this now; try again".to_string()
+        } else {
+            e.to_string()
+        };
+        self.error(session, e.client_code(), message).await
+    }
+
+    /// Sends a logged message unless it was sent already.
+    async fn deliver(&mut self, session: &str, seq: u64, json: &str) -> SendResult {
+        let last = self.sent.get(session).copied();
+        match last {
+            Some(l) if seq <= l => Ok(()),
+            // Not following (any more): a message still queued from before is dropped.
+            None => Ok(()),
+            Some(_) => {
+                self.send_json(json).await?;
+                self.sent.insert(session.to_string(), seq);
+                Ok(())
+            }
+        }
+    }
+
+    /// Follows a session from `since`: live messages are queued from now on, the log is
+    /// replayed up to them, and `deliver` skips what both hold.
+    async fn follow(&mut self, session: &str, since: u64) -> SendResult {
+        self.sent.insert(session.to_string(), since);
+        self.shared
+            .hub
+            .follow(session, self.id, self.tx.clone(), self.ctl.clone());
+        if let Err(e) = self
+            .shared
+            .state
+            .connection_subscribed(&self.id.to_string(), session)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record a subscription");
+        }
+        let mut after = since;
+        loop {
+            let page = match self.shared.engine.replay(session, after, REPLAY_PAGE).await {
+                Ok(p) => p,
+                Err(e) => return self.engine_error(session, e).await,
+            };
+            for env in &page {
+                after = env.seq;
+                if let Ok(j) = serde_json::to_string(env) {
+                    self.deliver(session, env.seq, &j).await?;
+                }
+            }
+            if page.len() < REPLAY_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn handle(&mut self, text: &str) -> SendResult {
+        let msg = match parse_client(text) {
+            Ok(m) => m,
+            Err(e) => return self.error("", e.code(), e.to_string()).await,
+        };
+        let engine = self.shared.engine.clone();
+        let me = self.principal.clone();
+        match msg {
+            ClientMessage::Ping => self.reply("", ServerMessage::Pong {}).await,
+            ClientMessage::StartScan {
+                source,
+                targets,
+                pattern,
+            } => match engine.start_for(&me, &source, &targets, pattern).await {
+                // STARTED is the first message of the session's log.
+                Ok(s) => self.follow(&s.id, 0).await,
+                Err(e) => self.engine_error("", e).await,
+            },
+            ClientMessage::RequestUpload {
+                file_name,
+                size,
+                purpose,
+                key,
+            } => match engine
+                .request_upload(&me, &file_name, size, purpose, key.as_deref())
+                .await
+            {
+                Ok(m) => self.reply("", m).await,
+                Err(e) => self.engine_error("", e).await,
+            },
+            ClientMessage::CheckTargets { targets } => {
+                match engine.check_targets(&me, &targets).await {
+                    Ok(m) => self.reply("", m).await,
+                    Err(e) => self.engine_error("", e).await,
+                }
+            }
+            ClientMessage::Subscribe { session_id, since } => {
+                match engine.sync_state(&session_id, &me).await {
+                    Ok(m) => {
+                        let last = match &m {
+                            ServerMessage::SyncState { last_seq, .. } => *last_seq,
+                            _ => 0,
+                        };
+                        self.reply(&session_id, m).await?;
+                        self.follow(&session_id, since.unwrap_or(last)).await
+                    }
+                    Err(e) => self.engine_error(&session_id, e).await,
+                }
+            }
+            ClientMessage::CancelScan { session_id } => {
+                match engine.cancel(&session_id, &me).await {
+                    Ok(true) if self.sent.contains_key(&session_id) => Ok(()),
+                    Ok(true) => {
+                        self.reply(
+                            &session_id,
+                            ServerMessage::Cancelled {
+                                message: "Scan cancelled".into(),
+                            },
+                        )
+                        .await
+                    }
+                    Ok(false) => {
+                        self.error(
+                            &session_id,
+                            "not_running",
+                            format!("session {session_id} has already ended"),
+                        )
+                        .await
+                    }
+                    Err(e) => self.engine_error(&session_id, e).await,
+                }
+            }
+            ClientMessage::GetReport { session_id } => {
+                match engine.report_link(&session_id, &me).await {
+                    Ok(m) => self.reply(&session_id, m).await,
+                    Err(e) => self.engine_error(&session_id, e).await,
+                }
+            }
+        }
+    }
+}
+
+/// Runs a connection until the client leaves or the server shuts down.
+pub async fn run<S, R>(shared: Arc<Shared>, id: u64, principal: String, sink: S, mut stream: R)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE);
+    let (ctl, mut ctl_rx) = mpsc::unbounded_channel::<Control>();
+    let mut shutdown = shared.shutdown.clone();
+    if let Err(e) = shared
+        .state
+        .connection_opened(&id.to_string(), &principal)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record a connection");
+    }
+    let mut conn = Conn {
+        id,
+        principal,
+        shared: &shared,
+        sink,
+        tx,
+        ctl,
+        sent: HashMap::new(),
+    };
+    loop {
+        let r = tokio::select! {
+            m = stream.next() => match m {
+                Some(Ok(Message::Text(t))) => conn.handle(t.as_str()).await,
+                Some(Ok(Message::Binary(_))) => {
+                    conn.error("", "malformed", "messages are JSON text, not binary".into()).await
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "socket error");
+                    break;
+                }
+            },
+            Some(out) = rx.recv() => conn.deliver(&out.session, out.seq, &out.json).await,
+            Some(c) = ctl_rx.recv() => match c {
+                Control::Lagged(session) => {
+                    conn.sent.remove(&session);
+                    conn.error(
+                        &session,
+                        "resubscribe",
+                        "this connection fell behind; subscribe again with the last seq you saw".into(),
+                    )
+                    .await
+                }
+            },
+            _ = async { shutdown.wait_for(|s| *s).await.map(|_| ()) } => {
+                let _ = conn
+                    .sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1001,
+                        reason: "server shutting down".into(),
+                    })))
+                    .await;
+                break;
+            }
+        };
+        if r.is_err() {
+            break;
+        }
+    }
+    shared.hub.forget(id);
+    if let Err(e) = shared.state.connection_closed(&id.to_string()).await {
+        tracing::warn!(error = %e, "cannot record a disconnection");
+    }
+}

@@ -1,0 +1,100 @@
+//! The engine's shared port suites on the SQLite adapters, and what a restart keeps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isoscan_engine::ports::*;
+use isoscan_engine::suite;
+use isoscan_local::serve::adapters::{FolderUploads, Links};
+use isoscan_local::serve::auth::Signer;
+use isoscan_local::sqlite::SqliteState;
+
+fn open(dir: &tempfile::TempDir) -> Arc<SqliteState> {
+    Arc::new(SqliteState::open(&dir.path().join("db.sqlite3")).expect("open"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_the_store_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::session_store(open(&dir), "sql").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_the_event_log_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::event_log(open(&dir), "sql").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queue_passes_the_queue_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::job_queue(open(&dir), "sql").await;
+}
+
+#[tokio::test]
+async fn folder_uploads_pass_the_uploads_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Arc::new(FolderUploads {
+        dir: dir.path().to_path_buf(),
+        links: Links {
+            base: "http://127.0.0.1:1".into(),
+            signer: Signer::from_secret(b"0123456789abcdef0123456789abcdef"),
+        },
+    });
+    let target = up.clone();
+    let put: suite::PutFn = Arc::new(move |t, name, bytes| {
+        let dest = target.destination(&t.key, &name).expect("destination");
+        assert!(t.url.contains(&t.key), "{}", t.url);
+        Box::pin(async move { std::fs::write(dest, bytes).expect("write") })
+    });
+    suite::uploads(up, put).await;
+}
+
+#[tokio::test]
+async fn a_reopened_database_keeps_sessions_events_and_jobs_in_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = Job::Finalize {
+        session: "s1".into(),
+    };
+    {
+        let db = open(&dir);
+        let s = Session::new("s1".into(), "alice".into(), "/d".into(), 1, 0, None, 5);
+        db.create(&s, &["A".to_string()]).await.unwrap();
+        db.append(
+            "s1",
+            &isoscan_core::protocol::ServerMessage::Cancelled {
+                message: "x".into(),
+            },
+        )
+        .await
+        .unwrap();
+        db.send(vec![job.clone()]).await.unwrap();
+        // Received with a long lease, then the process "dies".
+        let got = db
+            .receive(1, Duration::from_secs(3600), Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+    }
+    let db = open(&dir);
+    assert_eq!(
+        db.get("s1").await.unwrap().map(|s| s.owner),
+        Some("alice".into())
+    );
+    assert_eq!(db.since("s1", 0, 10).await.unwrap().len(), 1);
+    assert_eq!(db.unfinished().await.unwrap().len(), 1);
+    // Still leased: not visible until the new process takes back what the old one held.
+    assert!(db
+        .receive(1, Duration::from_secs(30), Duration::from_millis(100))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(db.recover().await.unwrap(), 1);
+    let got = db
+        .receive(1, Duration::from_secs(30), Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].job, job);
+    assert_eq!(got[0].receive_count, 2);
+}
