@@ -264,9 +264,13 @@ fn field<T: serde::de::DeserializeOwned>(
     action: &str,
     v: serde_json::Value,
 ) -> Result<T, ProtocolError> {
-    serde_json::from_value(v).map_err(|e| ProtocolError::BadField {
+    // The error names the field it is about ("session_id: invalid type ...").
+    serde_path_to_error::deserialize(v).map_err(|e| ProtocolError::BadField {
         action: action.to_string(),
-        message: e.to_string(),
+        message: match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        },
     })
 }
 

@@ -318,18 +318,23 @@ impl Engine {
     }
 
     async fn fail(&self, s: &Session, message: &str, code: &str) -> Result<(), EngineError> {
-        if self
-            .ports
-            .sessions
-            .transition(
-                &s.id,
-                SessionStatus::Running,
-                SessionStatus::Failed,
-                self.ports.clock.now_ms(),
-                None,
-            )
-            .await?
-        {
+        // A scan fails from wherever it is: a finalize that fails for good must end it too.
+        let mut moved = false;
+        for from in [SessionStatus::Running, SessionStatus::Finalizing] {
+            moved = moved
+                || self
+                    .ports
+                    .sessions
+                    .transition(
+                        &s.id,
+                        from,
+                        SessionStatus::Failed,
+                        self.ports.clock.now_ms(),
+                        None,
+                    )
+                    .await?;
+        }
+        if moved {
             self.emit(
                 &s.id,
                 ServerMessage::Error {

@@ -365,6 +365,8 @@ impl ReportFolder {
 #[async_trait]
 impl ReportStore for ReportFolder {
     fn scratch_dir(&self) -> Option<PathBuf> {
+        // The report writer spills here before `put` runs.
+        let _ = std::fs::create_dir_all(&self.dir);
         Some(self.dir.clone())
     }
 

@@ -35,6 +35,9 @@ pub struct App {
     pub dashboard: PathBuf,
     pub max_upload: u64,
     pub next_conn: AtomicU64,
+    /// Held by every socket task: the server waits for all to drop it before it exits (axum's
+    /// graceful shutdown does not wait for upgraded connections).
+    pub alive: tokio::sync::mpsc::Sender<()>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -80,12 +83,14 @@ async fn socket(
     }
     let id = app.next_conn.fetch_add(1, Ordering::Relaxed);
     let shared = app.shared.clone();
+    let alive = app.alive.clone();
     upgrade
         .max_message_size(WS_READ_LIMIT)
         .max_frame_size(WS_READ_LIMIT)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
             ws::run(shared, id, principal, sink, stream).await;
+            drop(alive);
         })
 }
 

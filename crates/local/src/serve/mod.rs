@@ -150,6 +150,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         dir: uploads_dir,
         links: links.clone(),
     });
+    std::fs::create_dir_all(data.join("reports"))?;
     let reports = Arc::new(ReportFolder {
         dir: data.join("reports"),
         links: links.clone(),
@@ -193,6 +194,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var_os("ISOSCAN_DASHBOARD").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("frontend/dist"));
+    let (alive, mut sockets_gone) = tokio::sync::mpsc::channel::<()>(1);
     let app = Arc::new(http::App {
         shared: Arc::new(ws::Shared {
             engine: engine.clone(),
@@ -208,6 +210,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         dashboard,
         max_upload: args.max_upload_mb.saturating_mul(1 << 20),
         next_conn: AtomicU64::new(1),
+        alive,
     });
     {
         use std::io::Write;
@@ -250,6 +253,13 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
         Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("connections did not close in time"),
+    }
+    // Every socket has sent its close frame when the last sender is gone.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), sockets_gone.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("sockets did not close in time");
     }
     Ok(())
 }

@@ -1,0 +1,202 @@
+//! A real `isoscan serve` process on port 0 with a temporary data folder, a WebSocket client
+//! and a minimal HTTP client, for the server's integration tests and its load benchmark.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const ALICE: &str = "alice-token-0123456789";
+pub const BOB: &str = "bob-token-0123456789ab";
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+impl Server {
+    /// Starts the server with tokens for alice and bob, reading folders under `root`.
+    pub fn start(data: &Path, root: &Path, extra: &[&str]) -> Server {
+        std::fs::create_dir_all(data).expect("data dir");
+        let tokens = data.join("tokens.txt");
+        std::fs::write(&tokens, format!("alice {ALICE}\nbob {BOB}\n")).expect("tokens");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isoscan"))
+            .args(["serve", "--port", "0", "--data"])
+            .arg(data)
+            .arg("--root")
+            .arg(root)
+            .arg("--tokens-file")
+            .arg(&tokens)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start isoscan serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut port = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read stdout");
+            if let Some(url) = line.strip_prefix("isoscan serve: listening on http://") {
+                port = url.rsplit(':').next().and_then(|p| p.parse().ok());
+                break;
+            }
+        }
+        // Keep draining, so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            port: port.expect("the server printed its address"),
+            data: data.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn client(&self, token: &str) -> Client {
+        Client::connect(self.port, token).await
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: a signal to our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Client {
+    pub ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Client {
+    pub async fn connect(port: u16, token: &str) -> Client {
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws?token={token}"))
+                .await
+                .expect("connect");
+        Client { ws }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, t: String) {
+        self.ws.send(Message::Text(t.into())).await.expect("send");
+    }
+
+    /// The next JSON message; panics after `secs` without one.
+    pub async fn next_within(&mut self, secs: u64) -> Option<Value> {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(secs), self.ws.next())
+                .await
+                .expect("a message in time")?;
+            match m {
+                Ok(Message::Text(t)) => return Some(serde_json::from_str(&t).expect("json")),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Value {
+        self.next_within(60).await.expect("connection open")
+    }
+
+    /// Messages up to and including the first for which `stop` holds.
+    pub async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut out = vec![];
+        loop {
+            let v = self.next().await;
+            let done = stop(&v);
+            out.push(v);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    /// Sends and returns the first answer of type `ty` (or an ERROR).
+    pub async fn ask(&mut self, v: Value, ty: &str) -> Value {
+        self.send(v).await;
+        loop {
+            let m = self.next().await;
+            if m["type"] == ty || m["type"] == "ERROR" {
+                return m;
+            }
+        }
+    }
+
+    pub async fn start(&mut self, folder: &str, codes: &[String]) -> String {
+        let m = self
+            .ask(
+                json!({"action": "start_scan", "drive_link": folder, "target_hole_codes": codes}),
+                "STARTED",
+            )
+            .await;
+        assert_eq!(m["type"], "STARTED", "{m}");
+        m["session_id"].as_str().expect("session_id").to_string()
+    }
+}
+
+pub fn is_end(v: &Value) -> bool {
+    matches!(v["type"].as_str(), Some("COMPLETE" | "CANCELLED"))
+        || (v["type"] == "ERROR" && v["seq"].as_u64().unwrap_or(0) > 0)
+}
+
+/// A plain HTTP/1.1 request on loopback: (status, body).
+pub async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write body");
+    let mut buf = vec![];
+    s.read_to_end(&mut buf).await.expect("read");
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers");
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = buf[end + 4..].to_vec();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "chunked bodies are not read here"
+    );
+    (status, body)
+}
