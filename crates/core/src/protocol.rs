@@ -113,6 +113,14 @@ pub struct SessionState {
     pub started_at: u64,
     pub finished_at: Option<u64>,
     pub download_url: Option<String>,
+    /// From COMPLETE, once the scan has completed.
+    #[serde(default)]
+    pub codes_found: Vec<String>,
+    #[serde(default)]
+    pub codes_not_found: Vec<String>,
+    /// The last message that ended the scan (COMPLETE's, CANCELLED's or ERROR's), if any.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 impl ServerMessage {

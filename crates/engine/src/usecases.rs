@@ -763,6 +763,8 @@ impl Engine {
         let mut errors = vec![];
         let mut last_seq = 0;
         let mut download_url = None;
+        let mut codes = (vec![], vec![]);
+        let mut end_message = None;
         loop {
             let page = self
                 .ports
@@ -775,8 +777,18 @@ impl Engine {
                     ServerMessage::MatchFound { data } => matches.push(data.clone()),
                     ServerMessage::FileError { data } => errors.push(data.clone()),
                     ServerMessage::Complete {
-                        download_url: u, ..
-                    } => download_url = Some(u.clone()),
+                        download_url: u,
+                        codes_found: f,
+                        codes_not_found: n,
+                        message: m,
+                        ..
+                    } => {
+                        download_url = Some(u.clone());
+                        codes = (f.clone(), n.clone());
+                        end_message = Some(m.clone());
+                    }
+                    ServerMessage::Cancelled { message: m }
+                    | ServerMessage::Error { message: m, .. } => end_message = Some(m.clone()),
                     _ => {}
                 }
             }
@@ -809,6 +821,9 @@ impl Engine {
                 started_at: s.started_at_ms,
                 finished_at: s.finished_at_ms,
                 download_url: download_url.or(s.report_url),
+                codes_found: codes.0,
+                codes_not_found: codes.1,
+                message: end_message,
             },
             matches,
             errors,

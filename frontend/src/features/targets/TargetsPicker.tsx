@@ -1,0 +1,61 @@
+import { useRef } from "react";
+import type { TargetsInfo } from "../../lib/scanState";
+import { fmtInt } from "../../lib/format";
+
+interface Props {
+  fileName: string | null;
+  targets: TargetsInfo | null;
+  busy: boolean;
+  error: string | null;
+  disabled: boolean;
+  onFile: (f: File) => void;
+}
+
+export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile }: Props) {
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <fieldset className="space-y-2" disabled={disabled}>
+      <legend className="text-sm font-semibold text-slate-800">Code list</legend>
+      <div className="flex items-center gap-2">
+        <button
+          type="button"
+          onClick={() => input.current?.click()}
+          className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-sky-600/40 disabled:opacity-50"
+        >
+          Choose file…
+        </button>
+        <span className="truncate text-sm text-slate-600">{fileName ?? ".xlsx, .xls, .ods or .csv"}</span>
+        <input
+          ref={input}
+          data-testid="targets-input"
+          type="file"
+          accept=".xlsx,.xlsm,.xls,.ods,.csv,.txt"
+          className="hidden"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            if (f) onFile(f);
+            e.target.value = "";
+          }}
+        />
+      </div>
+      <div className="min-h-[4.5rem] rounded-md bg-slate-50 px-3 py-2 text-sm" aria-live="polite">
+        {busy && <p className="text-slate-500">Reading the list…</p>}
+        {!busy && error && <p className="text-red-700">{error}</p>}
+        {!busy && !error && targets && (
+          <div data-testid="targets-summary">
+            <p className="text-slate-800">
+              <strong className="tabular-nums">{fmtInt(targets.count)}</strong> codes from sheet <strong>{targets.sheet}</strong>, column{" "}
+              <strong>{targets.column}</strong>
+              {targets.duplicates > 0 && <span className="text-slate-500"> · {fmtInt(targets.duplicates)} duplicates dropped</span>}
+            </p>
+            <p className="mt-1 truncate font-mono text-xs text-slate-500" title={targets.sample.join(", ")}>
+              {targets.sample.join(", ")}
+              {targets.count > targets.sample.length ? ", …" : ""}
+            </p>
+          </div>
+        )}
+        {!busy && !error && !targets && <p className="text-slate-500">Without a list, every drawing is reported with the codes found on it.</p>}
+      </div>
+    </fieldset>
+  );
+}
