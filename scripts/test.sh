@@ -1,25 +1,61 @@
 #!/usr/bin/env bash
-# Runs every check and test of the repository: formatting, lints, and the Rust test suites.
-# Installs what is missing (as root, with apt) first.
+# Runs every check and test of the repository: formatting, lints, the Rust test suites, the
+# dashboard's unit tests (Vitest) and its browser test (Playwright driving Debian's Chromium).
+# Installs what is missing first (Chromium with apt when run as root; npm packages from the
+# lock file).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 command -v cargo >/dev/null || { echo "cargo (Rust) is needed: see https://rustup.rs" >&2; exit 1; }
+command -v npm >/dev/null || { echo "Node.js 20 or later with npm is needed for the dashboard" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing chromium"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is needed for the browser test: apt-get install chromium" >&2
+    exit 1
+  fi
+fi
 export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
-echo "== cargo test"
+echo "== npm ci"
+npm --prefix frontend ci --no-audit --no-fund
+echo "== dashboard: type check and build"
+npm --prefix frontend run build
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+failed=0
+echo "== cargo test"
 # No doc tests: the crates have no examples in their docs, and an empty doc-test run must not
 # be the last word.
 set +e
 cargo test --locked --workspace --all-targets 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
 set -e
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "rust: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+rust="$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "rust: %d passed, %d failed", p, f }' "$log")"
+
+echo "== vitest"
+set +e
+(cd frontend && npx vitest run --reporter=default) 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+set -e
+vitest="dashboard: $(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | awk '/^ *Tests / { $1 = ""; print; exit }' | sed 's/^ *//')"
+
+echo "== browser test"
+cargo build --locked -p isoscan-local -p isoscan-pdfgen --bins
+set +e
+node frontend/e2e/run.mjs
+if [ $? = 0 ]; then browser="browser: passed"; else browser="browser: failed"; failed=1; fi
+set -e
+echo "$rust"
+echo "$vitest"
+echo "$browser"
+exit "$failed"

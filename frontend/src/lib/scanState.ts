@@ -168,11 +168,22 @@ function onMessage(s: ScanState, m: ServerMessage, now: number): ScanState {
       };
     case "MATCH_FOUND": {
       const rows = addRows(s, [m.data]);
-      return { ...next, ...rows, matches: Math.max(s.matches, rows.rows.length) };
+      // Counters follow the rows even before the next PROGRESS says so.
+      return {
+        ...next,
+        ...rows,
+        matches: Math.max(s.matches, rows.rows.length),
+        processed: Math.max(s.processed, rows.rows.length + s.fileErrors.length),
+      };
     }
     case "FILE_ERROR": {
       const fileErrors = addErrors(s.fileErrors, [m.data]);
-      return { ...next, fileErrors, errors: Math.max(s.errors, fileErrors.length) };
+      return {
+        ...next,
+        fileErrors,
+        errors: Math.max(s.errors, fileErrors.length),
+        processed: Math.max(s.processed, s.rows.length + fileErrors.length),
+      };
     }
     case "COMPLETE":
       return {

@@ -2,7 +2,10 @@
 // a keep-alive ping, resubscribing from the last `seq` seen, the session in the URL, and the
 // request/answer pairs (uploads, code list checks, report links).
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import useWebSocket, { ReadyState } from "react-use-websocket";
+// The named export: the package is CommonJS, and its default export does not survive every
+// bundler's interop.
+import { useWebSocket } from "react-use-websocket/dist/lib/use-websocket";
+import { ReadyState } from "react-use-websocket";
 import type { ClientMessage, ServerMessage, TargetsInput } from "./protocol";
 import { parseServerMessage } from "./protocol";
 import { initialScanState, scanReducer, type ScanState } from "./scanState";

@@ -75,7 +75,7 @@ export function ResultsTable({ rows }: { rows: MatchData[] }) {
         />
       </div>
       <div role="table" aria-label="Drawings with a match" aria-rowcount={view.length} className="text-sm">
-        <div role="row" className={`${COLS} border-b border-slate-200 bg-slate-50 px-4 py-2 text-xs uppercase tracking-wide text-slate-600`}>
+        <div role="row" className={`${COLS} border-b border-slate-200 bg-slate-50 px-4 py-2 text-xs text-slate-600`}>
           <Header label="File" k="file" sort={sort} onSort={onSort} />
           <div role="columnheader" className="font-semibold">Codes</div>
           <Header label="Status" k="codes" sort={sort} onSort={onSort} />

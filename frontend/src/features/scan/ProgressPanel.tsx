@@ -14,7 +14,7 @@ function Stat({ label, value, tone = "text-slate-900", testId }: { label: string
   return (
     <div className="min-w-0">
       <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd data-testid={testId} className={`mt-0.5 truncate text-2xl font-semibold tabular-nums ${tone}`}>
+      <dd data-testid={testId} className={`mt-0.5 whitespace-nowrap text-xl font-semibold tabular-nums xl:text-2xl ${tone}`}>
         {value}
       </dd>
     </div>
@@ -24,11 +24,12 @@ function Stat({ label, value, tone = "text-slate-900", testId }: { label: string
 export function ProgressPanel({ state, now }: { state: ScanState; now: number }) {
   const { processed, total, matches, errors } = state;
   const pct = total > 0 ? Math.min(100, (100 * processed) / total) : state.status === "COMPLETE" ? 100 : 0;
-  const end = state.finishedAt ?? now;
-  const elapsed = state.startedAt ? Math.max(0.001, (end - state.startedAt) / 1000) : 0;
-  const rate = elapsed > 0 ? processed / elapsed : 0;
-  const remaining = total - processed;
-  const eta = state.status === "RUNNING" && rate > 0 && state.listingDone ? remaining / rate : NaN;
+  const end = state.finishedAt ?? Math.max(now, Date.now());
+  const elapsed = state.startedAt ? Math.max(0, (end - state.startedAt) / 1000) : 0;
+  // A rate over less than a second says nothing yet.
+  const rate = elapsed >= 1 ? processed / elapsed : 0;
+  const remaining = Math.max(0, total - processed);
+  const eta = state.status === "RUNNING" && rate > 0 && total > 0 ? remaining / rate : NaN;
   const s = STATUS[state.status] ?? STATUS.idle;
   return (
     <section aria-labelledby="progress-title" className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
@@ -60,8 +61,8 @@ export function ProgressPanel({ state, now }: { state: ScanState; now: number })
           style={{ width: `${pct}%` }}
         />
       </div>
-      <dl className="mt-4 grid grid-cols-2 gap-4 sm:grid-cols-5">
-        <Stat label="Processed" testId="processed" value={`${fmtInt(processed)} / ${total > 0 || state.listingDone ? fmtInt(total) : "…"}`} />
+      <dl className="mt-4 grid grid-cols-2 gap-4 sm:grid-cols-[1.7fr_1fr_1fr_1fr_1fr]">
+        <Stat label="Processed" testId="processed" value={`${fmtInt(processed)} / ${total > 0 ? fmtInt(total) : "…"}`} />
         <Stat label="Files / s" value={fmtRate(rate)} />
         <Stat label={state.status === "RUNNING" ? "ETA" : "Elapsed"} value={state.status === "RUNNING" ? fmtDuration(eta) : elapsed ? fmtDuration(elapsed) : "–"} />
         <Stat label="With a match" testId="matches" value={fmtInt(matches)} tone="text-emerald-700" />

@@ -38,7 +38,7 @@ export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile
           }}
         />
       </div>
-      <div className="min-h-[4.5rem] rounded-md bg-slate-50 px-3 py-2 text-sm" aria-live="polite">
+      <div className="min-h-[4.5rem] overflow-hidden rounded-md bg-slate-50 px-3 py-2 text-sm" aria-live="polite">
         {busy && <p className="text-slate-500">Reading the list…</p>}
         {!busy && error && <p className="text-red-700">{error}</p>}
         {!busy && !error && targets && (

@@ -1,0 +1,106 @@
+// The hook against a WebSocket server on loopback that speaks the protocol's wire format.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { act, renderHook, waitFor } from "@testing-library/react";
+import { WebSocket as NodeWebSocket, WebSocketServer, type WebSocket as ServerSocket } from "ws";
+import { socketUrl, useScanSocket } from "./useScanSocket";
+
+let server: WebSocketServer;
+let url: string;
+let sockets: ServerSocket[];
+let received: Record<string, unknown>[];
+
+beforeEach(async () => {
+  // jsdom's own WebSocket cannot dispatch its events in this environment; the ws client is a
+  // real one speaking the same wire protocol.
+  (globalThis as unknown as { WebSocket: unknown }).WebSocket = NodeWebSocket;
+  sockets = [];
+  received = [];
+  server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await new Promise<void>((r) => server.on("listening", () => r()));
+  const addr = server.address();
+  url = `ws://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/ws`;
+  server.on("connection", (s) => {
+    sockets.push(s);
+    s.on("message", (d) => received.push(JSON.parse(String(d))));
+  });
+  window.history.replaceState(null, "", "/?session=s1");
+});
+
+afterEach(async () => {
+  for (const s of sockets) s.terminate();
+  await new Promise((r) => server.close(r));
+});
+
+const last = () => sockets[sockets.length - 1];
+const send = (m: object) => last().send(JSON.stringify(m));
+const sync = (lastSeq: number) => ({
+  type: "SYNC_STATE", session_id: "s1", seq: 0, last_seq: lastSeq, matches: [], errors: [],
+  session: { status: "RUNNING", source: "/d", processed: 0, total: 3, matches: 0, errors: 0, skipped: 0, listing_done: true,
+    target_count: 1, started_at: 1, finished_at: null, download_url: null, codes_found: [], codes_not_found: [], message: null },
+});
+const match = (seq: number, path: string) => ({
+  type: "MATCH_FOUND", session_id: "s1", seq,
+  data: { hole_code: "HC-1", file_name: path, status: "1 Code", pdf_link: "", path, codes: ["HC-1"], pages: { "HC-1": [1] }, ocr: false },
+});
+
+describe("useScanSocket", () => {
+  it("builds the socket URL from the page or VITE_WEBSOCKET_URL, with the token", () => {
+    const loc = { protocol: "https:", host: "iso.example" } as Location;
+    expect(socketUrl(undefined, "t k", loc)).toBe("wss://iso.example/ws?token=t%20k");
+    expect(socketUrl("wss://abc.execute-api/prod", "t", loc)).toBe("wss://abc.execute-api/prod?token=t");
+  });
+
+  it("subscribes to the session in the URL, and after a drop resubscribes from the last seq", async () => {
+    const { result } = renderHook(() => useScanSocket(url));
+    await waitFor(() => expect(result.current.connection).toBe("open"));
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1" }));
+    act(() => {
+      send(sync(1));
+      send(match(2, "a.pdf"));
+      send(match(3, "b.pdf"));
+    });
+    await waitFor(() => expect(result.current.state.rows).toHaveLength(2));
+    act(() => last().close());
+    await waitFor(() => expect(result.current.connection).toBe("reconnecting"));
+    await waitFor(() => expect(result.current.connection).toBe("open"), { timeout: 5000 });
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1", since: 3 }));
+    act(() => {
+      send(sync(3));
+      send(match(3, "b.pdf"));
+      send(match(4, "c.pdf"));
+    });
+    await waitFor(() => expect(result.current.state.rows.map((r) => r.path)).toEqual(["a.pdf", "b.pdf", "c.pdf"]));
+    expect(result.current.state.lastSeq).toBe(4);
+  });
+
+  it("answers requests in order, and rejects one the server refuses", async () => {
+    const { result } = renderHook(() => useScanSocket(url));
+    await waitFor(() => expect(result.current.connection).toBe("open"));
+    let check!: Promise<void>;
+    act(() => {
+      check = result.current.checkTargets({ file_content: "eA==" });
+    });
+    await waitFor(() => expect(received.some((m) => m.action === "check_targets")).toBe(true));
+    act(() => send({ type: "TARGETS", session_id: "", seq: 0, count: 3, duplicates: 1, sample: ["A"], sheet: "Sheet1", column: "A" }));
+    await check;
+    await waitFor(() => expect(result.current.state.targets?.count).toBe(3));
+    let refused!: Promise<void>;
+    act(() => {
+      refused = result.current.checkTargets({ file_content: "eA==" });
+    });
+    await waitFor(() => expect(received.filter((m) => m.action === "check_targets")).toHaveLength(2));
+    act(() => send({ type: "ERROR", session_id: "", seq: 0, code: "bad_request", message: "code list: empty" }));
+    await expect(refused).rejects.toThrow("code list: empty");
+  });
+
+  it("catches up when told it fell behind", async () => {
+    const { result } = renderHook(() => useScanSocket(url));
+    await waitFor(() => expect(result.current.connection).toBe("open"));
+    act(() => {
+      send(sync(0));
+      send(match(1, "a.pdf"));
+      send({ type: "ERROR", session_id: "s1", seq: 0, code: "resubscribe", message: "fell behind" });
+    });
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1", since: 1 }));
+  });
+});
