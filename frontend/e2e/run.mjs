@@ -81,6 +81,8 @@ try {
   await page.getByRole("button", { name: "Start scan" }).click();
   await page.getByTestId("result-row").first().waitFor({ timeout: 60_000 });
   assert.match(page.url(), /[?&]session=/);
+  // A moment later, so that the rate and ETA have something to say.
+  await page.waitForTimeout(1500);
   const status = await page.getByTestId("scan-status").innerText();
   await page.screenshot({ path: join(out, "dashboard-running.png"), fullPage: true });
   step(`rows arriving (${status})`);

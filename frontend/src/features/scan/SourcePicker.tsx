@@ -20,7 +20,7 @@ export function SourcePicker({ value, onChange, files, onFiles, uploads, disable
     if (picked.length) onFiles(picked);
   };
   return (
-    <fieldset className="space-y-3" disabled={disabled}>
+    <fieldset className="min-w-0 space-y-3" disabled={disabled}>
       <legend className="text-sm font-semibold text-slate-800">Drawings</legend>
       <div>
         <label htmlFor="source" className="mb-1 block text-xs font-medium text-slate-600">

@@ -14,7 +14,7 @@ interface Props {
 export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile }: Props) {
   const input = useRef<HTMLInputElement>(null);
   return (
-    <fieldset className="space-y-2" disabled={disabled}>
+    <fieldset className="min-w-0 space-y-2" disabled={disabled}>
       <legend className="text-sm font-semibold text-slate-800">Code list</legend>
       <div className="flex items-center gap-2">
         <button
