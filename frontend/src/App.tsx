@@ -31,6 +31,8 @@ export function App() {
   const [files, setFiles] = useState<File[]>([]);
   const [targets, setTargets] = useState<TargetsInput>({});
   const [listName, setListName] = useState<string | null>(null);
+  const [listFile, setListFile] = useState<File | null>(null);
+  const [where, setWhere] = useState({ sheet: "", column: "" });
   const [listBusy, setListBusy] = useState(false);
   const [listError, setListError] = useState<string | null>(null);
   const [startError, setStartError] = useState<string | null>(null);
@@ -49,14 +51,18 @@ export function App() {
     }
   }, [state.error, starting]);
 
-  const onListFile = async (f: File) => {
+  const options = (w: { sheet: string; column: string }) =>
+    w.sheet || w.column ? { ...(w.sheet ? { sheet: w.sheet } : {}), ...(w.column ? { column: w.column } : {}) } : undefined;
+
+  const onListFile = async (f: File, w = where) => {
     setListName(f.name);
+    setListFile(f);
     setListBusy(true);
     setListError(null);
     try {
       const input: TargetsInput =
         f.size <= MAX_INLINE_WORKBOOK ? { file_content: await readAsBase64(f) } : { targets_upload: await scan.uploadTargets(f) };
-      await scan.checkTargets(input);
+      await scan.checkTargets(input, options(w));
       setTargets(input);
     } catch (e) {
       setTargets({});
@@ -70,9 +76,9 @@ export function App() {
     setStartError(null);
     setStarting(true);
     try {
-      let where = source.trim();
-      if (files.length) where = `upload:${await scan.uploadDrawings(files)}`;
-      scan.startScan(where, targets);
+      let location = source.trim();
+      if (files.length) location = `upload:${await scan.uploadDrawings(files)}`;
+      scan.startScan(location, targets, options(where));
     } catch (e) {
       setStarting(false);
       setStartError((e as Error).message);
@@ -113,7 +119,14 @@ export function App() {
               busy={listBusy}
               error={listError}
               disabled={active || starting || !open}
-              onFile={onListFile}
+              onFile={(f) => onListFile(f)}
+              sheet={where.sheet}
+              column={where.column}
+              onWhere={(sheet, column) => {
+                const w = { sheet, column };
+                setWhere(w);
+                if (listFile) void onListFile(listFile, w);
+              }}
             />
             <div className="flex items-center gap-2 border-t border-slate-100 pt-4">
               <button

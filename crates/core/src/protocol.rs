@@ -399,6 +399,9 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
 pub struct Envelope {
     pub session_id: String,
     pub seq: u64,
+    /// When the message was sent live (Unix ms); absent on replays and replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<u64>,
     #[serde(flatten)]
     pub message: ServerMessage,
 }
@@ -534,6 +537,7 @@ mod tests {
         let env = Envelope {
             session_id: "s1".into(),
             seq: 7,
+            ts: None,
             message: ServerMessage::for_result(&r).unwrap(),
         };
         let v: serde_json::Value = serde_json::to_value(&env).unwrap();

@@ -208,6 +208,7 @@ impl EventLog for MemoryStore {
         let env = Envelope {
             session_id: session_id.to_string(),
             seq: row.events.len() as u64 + 1,
+            ts: None,
             message: message.clone(),
         };
         row.events.push(env.clone());

@@ -168,7 +168,8 @@ impl Engine {
         session: &str,
         message: &ServerMessage,
     ) -> Result<(), EngineError> {
-        let env = self.ports.events.append(session, message).await?;
+        let mut env = self.ports.events.append(session, message).await?;
+        env.ts = Some(self.ports.clock.now_ms());
         if let Err(e) = self.ports.notifier.publish(&env).await {
             // Clients catch up from the event log; a failed push never fails the work.
             tracing::warn!(session, error = %e, "publish failed");

@@ -450,6 +450,7 @@ impl EventLog for SqliteState {
             let env = Envelope {
                 session_id: session_id.clone(),
                 seq: seq as u64,
+                ts: None,
                 message,
             };
             let body = serde_json::to_string(&env).map_err(unavailable)?;

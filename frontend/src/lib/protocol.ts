@@ -38,6 +38,8 @@ export interface SessionState {
 interface Base {
   session_id: string;
   seq: number;
+  /** When the server sent it live (Unix ms). */
+  ts?: number;
 }
 
 export type ServerMessage = Base &

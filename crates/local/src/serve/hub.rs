@@ -123,6 +123,7 @@ mod tests {
         Envelope {
             session_id: "s".into(),
             seq,
+            ts: None,
             message: if progress {
                 ServerMessage::Progress {
                     value: 1,

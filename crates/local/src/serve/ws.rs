@@ -51,6 +51,7 @@ where
         let env = Envelope {
             session_id: session.to_string(),
             seq: 0,
+            ts: None,
             message,
         };
         match serde_json::to_string(&env) {

@@ -5,6 +5,7 @@ import { TargetsPicker } from "./TargetsPicker";
 describe("TargetsPicker", () => {
   it("shows what the list holds, and hands the chosen file over", () => {
     const onFile = vi.fn();
+    const onWhere = vi.fn();
     render(
       <TargetsPicker
         fileName="codes.xlsx"
@@ -13,6 +14,9 @@ describe("TargetsPicker", () => {
         error={null}
         disabled={false}
         onFile={onFile}
+        sheet=""
+        column=""
+        onWhere={onWhere}
       />,
     );
     const text = screen.getByTestId("targets-summary").textContent ?? "";
@@ -22,10 +26,14 @@ describe("TargetsPicker", () => {
     const file = new File(["HC-1\n"], "list.csv", { type: "text/csv" });
     fireEvent.change(screen.getByTestId("targets-input"), { target: { files: [file] } });
     expect(onFile).toHaveBeenCalledWith(file);
+    const column = screen.getByPlaceholderText("letter or header");
+    fireEvent.change(column, { target: { value: "Hole code" } });
+    fireEvent.blur(column);
+    expect(onWhere).toHaveBeenCalledWith("", "Hole code");
   });
 
   it("shows why a list was refused", () => {
-    render(<TargetsPicker fileName="x.xlsx" targets={null} busy={false} error="code list: no codes" disabled={false} onFile={() => {}} />);
+    render(<TargetsPicker fileName="x.xlsx" targets={null} busy={false} error="code list: no codes" disabled={false} onFile={() => {}} sheet="" column="" onWhere={() => {}} />);
     expect(screen.getByText("code list: no codes")).toBeTruthy();
   });
 });

@@ -1,4 +1,4 @@
-import { useRef } from "react";
+import { useRef, useState } from "react";
 import type { TargetsInfo } from "../../lib/scanState";
 import { fmtInt } from "../../lib/format";
 
@@ -9,10 +9,20 @@ interface Props {
   error: string | null;
   disabled: boolean;
   onFile: (f: File) => void;
+  sheet: string;
+  column: string;
+  /** Sheet or column changed: read the list again with them. */
+  onWhere: (sheet: string, column: string) => void;
 }
 
-export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile }: Props) {
+export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile, sheet, column, onWhere }: Props) {
   const input = useRef<HTMLInputElement>(null);
+  const [draft, setDraft] = useState({ sheet, column });
+  const commit = () => {
+    if (draft.sheet !== sheet || draft.column !== column) onWhere(draft.sheet.trim(), draft.column.trim());
+  };
+  const field =
+    "w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30";
   return (
     <fieldset className="min-w-0 space-y-2" disabled={disabled}>
       <legend className="text-sm font-semibold text-slate-800">Code list</legend>
@@ -37,6 +47,30 @@ export function TargetsPicker({ fileName, targets, busy, error, disabled, onFile
             e.target.value = "";
           }}
         />
+      </div>
+      <div className="grid grid-cols-2 gap-2">
+        <label className="text-xs font-medium text-slate-600">
+          Sheet <span className="font-normal text-slate-400">(first)</span>
+          <input
+            className={field}
+            value={draft.sheet}
+            placeholder="name or number"
+            onChange={(e) => setDraft((d) => ({ ...d, sheet: e.target.value }))}
+            onBlur={commit}
+            onKeyDown={(e) => e.key === "Enter" && commit()}
+          />
+        </label>
+        <label className="text-xs font-medium text-slate-600">
+          Column <span className="font-normal text-slate-400">(A)</span>
+          <input
+            className={field}
+            value={draft.column}
+            placeholder="letter or header"
+            onChange={(e) => setDraft((d) => ({ ...d, column: e.target.value }))}
+            onBlur={commit}
+            onKeyDown={(e) => e.key === "Enter" && commit()}
+          />
+        </label>
       </div>
       <div className="min-h-[4.5rem] overflow-hidden rounded-md bg-slate-50 px-3 py-2 text-sm" aria-live="polite">
         {busy && <p className="text-slate-500">Reading the list…</p>}
