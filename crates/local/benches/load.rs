@@ -103,13 +103,14 @@ fn pct(v: &[u64], p: f64) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let files = args.first().copied().unwrap_or(1000);
-    let followers = args.get(1).copied().unwrap_or(50);
-    let scans = args.get(2).copied().unwrap_or(10);
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick check.
+    let full = raw.iter().any(|a| a == "--bench");
+    let (files, followers, scans) = if full { (1000, 50, 10) } else { (20, 5, 2) };
+    let files = args.first().copied().unwrap_or(files);
+    let followers = args.get(1).copied().unwrap_or(followers);
+    let scans = args.get(2).copied().unwrap_or(scans);
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
     let truth = write_corpus(
