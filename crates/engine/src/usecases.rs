@@ -168,8 +168,10 @@ impl Engine {
         session: &str,
         message: &ServerMessage,
     ) -> Result<(), EngineError> {
+        // `ts` is taken before the log write, so latencies measured from it include the write.
+        let ts = self.ports.clock.now_ms();
         let mut env = self.ports.events.append(session, message).await?;
-        env.ts = Some(self.ports.clock.now_ms());
+        env.ts = Some(ts);
         if let Err(e) = self.ports.notifier.publish(&env).await {
             // Clients catch up from the event log; a failed push never fails the work.
             tracing::warn!(session, error = %e, "publish failed");
