@@ -131,6 +131,17 @@ try {
   const header = results.getRow(1).values.slice(1, 5);
   assert.deepEqual(header, ["File Name", "Hole Codes Found", "Status", "PDF Link"]);
 
+  step("drop drawings and scan the upload");
+  const dropped = ["area-00/iso_00000.pdf", "area-00/iso_00001.pdf", "area-00/iso_00002.pdf"].map((p) => join(folder, p));
+  await page.getByTestId("drawings-input").setInputFiles(dropped);
+  await page.getByRole("list", { name: "Files to upload" }).waitFor();
+  await page.getByRole("button", { name: "Start scan" }).click();
+  await page.getByTestId("processed").filter({ hasText: "3 / 3" }).waitFor({ timeout: 60_000 });
+  await page.getByTestId("scan-status").filter({ hasText: "Complete" }).waitFor({ timeout: 60_000 });
+  const uploaded = await page.getByRole("list", { name: "Files to upload" }).innerText();
+  assert.equal((uploaded.match(/100%/g) ?? []).length, 3, `every file shows its upload done: ${uploaded}`);
+  assert.ok(Number((await page.getByTestId("row-count").innerText()).replace(/,/g, "")) <= 3);
+
   step(`passed: ${rows} drawings with a match, ${found} codes found, ${notFound} in no drawing; screenshots in ${out}`);
 } finally {
   await browser?.close();
