@@ -21,7 +21,7 @@ use super::auth::Tokens;
 use super::ws::{self, Shared};
 
 /// Largest WebSocket message read at all; messages over the protocol's limit get an ERROR.
-const WS_READ_LIMIT: usize = 4 * 1024 * 1024;
+pub const WS_READ_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest drawing served through a link.
 const MAX_DRAWING: u64 = 1 << 30;
 

@@ -250,6 +250,20 @@ where
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(e)) => {
+                    // Past the read limit the frame cannot be skipped: say why, then close.
+                    let text = e.to_string();
+                    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
+                        let _ = conn
+                            .error("", "too_large", format!("message over {} MiB; the connection closes", super::http::WS_READ_LIMIT >> 20))
+                            .await;
+                        let _ = conn
+                            .sink
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 1009,
+                                reason: "message too big".into(),
+                            })))
+                            .await;
+                    }
                     tracing::debug!(error = %e, "socket error");
                     break;
                 }
