@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every check and test of the repository: formatting, lints, the Rust test suites, the
-# dashboard's unit tests (Vitest) and its browser test (Playwright driving Debian's Chromium).
-# Installs what is missing first (Chromium with apt when run as root; npm packages from the
-# lock file).
+# Runs every check and test of the repository: formatting, lints, the Rust test suites (the AWS
+# adapters against moto, started here on loopback and stopped at the end), the dashboard's unit
+# tests (Vitest) and its browser test (Playwright driving Debian's Chromium). Installs what is
+# missing first (Chromium with apt when run as root, moto with pip, npm packages from the lock
+# file).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -19,6 +20,10 @@ if ! command -v chromium >/dev/null; then
     exit 1
   fi
 fi
+if ! python3 -c "import moto.server, flask_cors" 2>/dev/null; then
+  echo "== installing moto (the AWS emulator the AWS adapters are tested against)"
+  python3 -m pip install -q 'moto[server]'
+fi
 export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -30,7 +35,16 @@ echo "== dashboard: type check and build"
 npm --prefix frontend run build
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+moto_pid=""
+trap 'rm -f "$log"; [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null' EXIT
+moto_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
+moto_pid=$!
+export ISOSCAN_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
+for _ in $(seq 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 1)" 2>/dev/null && break
+  sleep 0.2
+done
 failed=0
 echo "== cargo test"
 # No doc tests: the crates have no examples in their docs, and an empty doc-test run must not

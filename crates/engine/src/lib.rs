@@ -10,4 +10,4 @@ pub mod ports;
 pub mod suite;
 pub mod usecases;
 
-pub use usecases::{Engine, EngineConfig, EngineError, Ports, ScanRequest, REPLAY_PAGE};
+pub use usecases::{Engine, EngineConfig, EngineError, Ports, ScanRequest, Step, REPLAY_PAGE};

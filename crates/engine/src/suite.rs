@@ -323,10 +323,11 @@ pub async fn job_queue(queue: Arc<dyn JobQueue>, prefix: &str) {
         .expect("hidden")
         .is_empty());
     queue.ack(&got[0].receipt).await.expect("ack");
-    assert_eq!(
+    // A second acknowledgement changes nothing; SQS answers it with success, others refuse it.
+    assert!(matches!(
         queue.ack(&got[0].receipt).await,
-        Err(QueueError::UnknownReceipt)
-    );
+        Ok(()) | Err(QueueError::UnknownReceipt)
+    ));
     queue
         .retry(&got[1].receipt, Duration::from_millis(100))
         .await

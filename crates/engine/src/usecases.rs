@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use isoscan_core::matcher::{Discoverer, Matcher};
 use isoscan_core::protocol::{
-    ServerMessage, SessionState, TargetsInput, UploadPurpose, MAX_FILE_CONTENT,
+    ClientMessage, ServerMessage, SessionState, TargetsInput, UploadPurpose, MAX_FILE_CONTENT,
 };
 use isoscan_core::report::{ReportBuilder, ReportSummary};
 use isoscan_core::result::{FileRef, FileResult, Outcome};
@@ -113,6 +113,43 @@ impl EngineError {
             _ => "unavailable",
         }
     }
+}
+
+impl EngineError {
+    /// The ERROR a client gets: a clear message; a failure of ours is logged in full and
+    /// summarized.
+    pub fn to_client(&self) -> ServerMessage {
+        let message = if self.is_retryable() {
+            tracing::error!(error = %self, "request failed");
+            "the server could not do this now; try again".to_string()
+        } else {
+            self.to_string()
+        };
+        ServerMessage::Error {
+            message,
+            code: self.client_code().to_string(),
+        }
+    }
+}
+
+/// What an entry point does with a client's message, in order.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // a handful per request, never stored
+pub enum Step {
+    /// Send this to the client, outside any session's log (`seq` 0), about `session` (or "").
+    Reply {
+        session: String,
+        message: ServerMessage,
+    },
+    /// Deliver the session's log after `since` to the client, then every new message.
+    Follow { session: String, since: u64 },
+}
+
+fn reply(session: &str, message: ServerMessage) -> Vec<Step> {
+    vec![Step::Reply {
+        session: session.to_string(),
+        message,
+    }]
 }
 
 /// Largest code list read from an upload.
@@ -859,6 +896,89 @@ impl Engine {
             download_url,
             expires_in,
         })
+    }
+
+    /// Answers one client message of `principal`: the one use case every entry point (the local
+    /// socket, the Lambda) calls.
+    pub async fn answer(&self, principal: &str, msg: ClientMessage) -> Vec<Step> {
+        match msg {
+            ClientMessage::Ping => reply("", ServerMessage::Pong {}),
+            ClientMessage::StartScan {
+                source,
+                targets,
+                pattern,
+            } => match self.start_for(principal, &source, &targets, pattern).await {
+                // STARTED is the first message of the session's log.
+                Ok(s) => vec![Step::Follow {
+                    session: s.id,
+                    since: 0,
+                }],
+                Err(e) => reply("", e.to_client()),
+            },
+            ClientMessage::RequestUpload {
+                file_name,
+                size,
+                purpose,
+                key,
+            } => match self
+                .request_upload(principal, &file_name, size, purpose, key.as_deref())
+                .await
+            {
+                Ok(m) => reply("", m),
+                Err(e) => reply("", e.to_client()),
+            },
+            ClientMessage::CheckTargets { targets } => {
+                match self.check_targets(principal, &targets).await {
+                    Ok(m) => reply("", m),
+                    Err(e) => reply("", e.to_client()),
+                }
+            }
+            ClientMessage::Subscribe { session_id, since } => {
+                match self.sync_state(&session_id, principal).await {
+                    Ok(m) => {
+                        let last = match &m {
+                            ServerMessage::SyncState { last_seq, .. } => *last_seq,
+                            _ => 0,
+                        };
+                        vec![
+                            Step::Reply {
+                                session: session_id.clone(),
+                                message: m,
+                            },
+                            Step::Follow {
+                                session: session_id,
+                                since: since.unwrap_or(last),
+                            },
+                        ]
+                    }
+                    Err(e) => reply(&session_id, e.to_client()),
+                }
+            }
+            ClientMessage::CancelScan { session_id } => {
+                match self.cancel(&session_id, principal).await {
+                    Ok(true) => reply(
+                        &session_id,
+                        ServerMessage::Cancelled {
+                            message: "Scan cancelled".into(),
+                        },
+                    ),
+                    Ok(false) => reply(
+                        &session_id,
+                        ServerMessage::Error {
+                            message: format!("session {session_id} has already ended"),
+                            code: "not_running".into(),
+                        },
+                    ),
+                    Err(e) => reply(&session_id, e.to_client()),
+                }
+            }
+            ClientMessage::GetReport { session_id } => {
+                match self.report_link(&session_id, principal).await {
+                    Ok(m) => reply(&session_id, m),
+                    Err(e) => reply(&session_id, e.to_client()),
+                }
+            }
+        }
     }
 
     /// Picks up a session a stopped process left unfinished: its queued jobs are still on

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use isoscan_core::protocol::{parse_client, ClientMessage, Envelope, ServerMessage};
-use isoscan_engine::{Engine, EngineError, REPLAY_PAGE};
+use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
+use isoscan_engine::{Engine, Step, REPLAY_PAGE};
 use tokio::sync::{mpsc, watch};
 
 use super::hub::{Control, Hub, Outgoing};
@@ -74,17 +74,6 @@ where
         .await
     }
 
-    async fn engine_error(&mut self, session: &str, e: EngineError) -> SendResult {
-        // Clients get a clear message; a failure of ours is logged in full and summarized.
-        let message = if e.is_retryable() {
-            tracing::error!(error = %e, "request failed");
-            "the server could not do this now; try again".to_string()
-        } else {
-            e.to_string()
-        };
-        self.error(session, e.client_code(), message).await
-    }
-
     /// Sends a logged message unless it was sent already.
     async fn deliver(&mut self, session: &str, seq: u64, json: &str) -> SendResult {
         let last = self.sent.get(session).copied();
@@ -119,7 +108,7 @@ where
         loop {
             let page = match self.shared.engine.replay(session, after, REPLAY_PAGE).await {
                 Ok(p) => p,
-                Err(e) => return self.engine_error(session, e).await,
+                Err(e) => return self.reply(session, e.to_client()).await,
             };
             for env in &page {
                 after = env.seq;
@@ -139,79 +128,18 @@ where
             Err(e) => return self.error("", e.code(), e.to_string()).await,
         };
         let engine = self.shared.engine.clone();
-        let me = self.principal.clone();
-        match msg {
-            ClientMessage::Ping => self.reply("", ServerMessage::Pong {}).await,
-            ClientMessage::StartScan {
-                source,
-                targets,
-                pattern,
-            } => match engine.start_for(&me, &source, &targets, pattern).await {
-                // STARTED is the first message of the session's log.
-                Ok(s) => self.follow(&s.id, 0).await,
-                Err(e) => self.engine_error("", e).await,
-            },
-            ClientMessage::RequestUpload {
-                file_name,
-                size,
-                purpose,
-                key,
-            } => match engine
-                .request_upload(&me, &file_name, size, purpose, key.as_deref())
-                .await
-            {
-                Ok(m) => self.reply("", m).await,
-                Err(e) => self.engine_error("", e).await,
-            },
-            ClientMessage::CheckTargets { targets } => {
-                match engine.check_targets(&me, &targets).await {
-                    Ok(m) => self.reply("", m).await,
-                    Err(e) => self.engine_error("", e).await,
-                }
-            }
-            ClientMessage::Subscribe { session_id, since } => {
-                match engine.sync_state(&session_id, &me).await {
-                    Ok(m) => {
-                        let last = match &m {
-                            ServerMessage::SyncState { last_seq, .. } => *last_seq,
-                            _ => 0,
-                        };
-                        self.reply(&session_id, m).await?;
-                        self.follow(&session_id, since.unwrap_or(last)).await
-                    }
-                    Err(e) => self.engine_error(&session_id, e).await,
-                }
-            }
-            ClientMessage::CancelScan { session_id } => {
-                match engine.cancel(&session_id, &me).await {
-                    Ok(true) if self.sent.contains_key(&session_id) => Ok(()),
-                    Ok(true) => {
-                        self.reply(
-                            &session_id,
-                            ServerMessage::Cancelled {
-                                message: "Scan cancelled".into(),
-                            },
-                        )
-                        .await
-                    }
-                    Ok(false) => {
-                        self.error(
-                            &session_id,
-                            "not_running",
-                            format!("session {session_id} has already ended"),
-                        )
-                        .await
-                    }
-                    Err(e) => self.engine_error(&session_id, e).await,
-                }
-            }
-            ClientMessage::GetReport { session_id } => {
-                match engine.report_link(&session_id, &me).await {
-                    Ok(m) => self.reply(&session_id, m).await,
-                    Err(e) => self.engine_error(&session_id, e).await,
-                }
+        for step in engine.answer(&self.principal, msg).await {
+            match step {
+                // A subscribed connection gets CANCELLED from the log as well; one is enough.
+                Step::Reply {
+                    session,
+                    message: ServerMessage::Cancelled { .. },
+                } if self.sent.contains_key(&session) => {}
+                Step::Reply { session, message } => self.reply(&session, message).await?,
+                Step::Follow { session, since } => self.follow(&session, since).await?,
             }
         }
+        Ok(())
     }
 }
 
