@@ -267,6 +267,24 @@ impl DynamoStore {
         connection: &str,
         now_s: u64,
     ) -> Result<(), StoreError> {
+        // Remembered on the connection too, so that a disconnect can drop the subscription.
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("C#{connection}")))
+            .key("sk", s("META"))
+            .update_expression("SET #session = :s")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#session", "session")
+            .expression_attribute_values(":s", s(session))
+            .send()
+            .await;
+        if let Err(e) = r {
+            if !e.as_service_error().is_some_and(is_condition_failure) {
+                return Err(unavailable(crate::describe(&e)));
+            }
+        }
         self.client
             .put_item()
             .table_name(&self.table)
@@ -291,12 +309,32 @@ impl DynamoStore {
             .collect())
     }
 
-    /// Forgets a connection (and, when given, its subscription to `session`).
+    /// The session a connection follows (the last it subscribed to).
+    pub async fn connection_session(&self, connection: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("C#{connection}")))
+            .key("sk", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(crate::describe(&e)))?;
+        Ok(out.item().and_then(|i| get_s(i, "session")))
+    }
+
+    /// Forgets a connection and its subscription (to `session`, or to the one it recorded).
     pub async fn connection_closed(
         &self,
         connection: &str,
         session: Option<&str>,
     ) -> Result<(), StoreError> {
+        let recorded = match session {
+            Some(_) => None,
+            None => self.connection_session(connection).await?,
+        };
+        let session = session.or(recorded.as_deref());
         self.client
             .delete_item()
             .table_name(&self.table)

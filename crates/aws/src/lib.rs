@@ -9,6 +9,8 @@ pub mod notifier;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {

@@ -309,3 +309,174 @@ impl Uploads for S3Uploads {
         Ok(())
     }
 }
+
+/// Drawings under an S3 prefix: `s3://bucket/prefix`, or `upload:KEY` (the deployment's own
+/// uploads). One listing page per job (the continuation token is the cursor); paths are the
+/// keys below the prefix; links are presigned GETs.
+pub struct S3Source {
+    /// Builds clients for other buckets; the uploads live in `uploads`.
+    pub client: Client,
+    pub uploads: S3Uploads,
+    pub link_ttl: Duration,
+}
+
+fn is_pdf(key: &str) -> bool {
+    key.to_ascii_lowercase().ends_with(".pdf")
+}
+
+impl S3Source {
+    /// (bucket, prefix) of a location this source reads.
+    fn resolve(&self, location: &str) -> Result<(String, String), SourceError> {
+        if let Some(key) = location.strip_prefix("upload:") {
+            if !valid_key(key) {
+                return Err(SourceError::Invalid(format!(
+                    "{location}: not an upload key"
+                )));
+            }
+            return Ok((
+                self.uploads.bucket.name.clone(),
+                S3Uploads::files_prefix(key),
+            ));
+        }
+        let rest = location.strip_prefix("s3://").ok_or_else(|| {
+            SourceError::Invalid(format!(
+                "{location}: give s3://bucket/prefix or an upload; this deployment does not read folders of a machine"
+            ))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(SourceError::Invalid(format!("{location}: no bucket named")));
+        }
+        let mut prefix = prefix.to_string();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        Ok((bucket.to_string(), prefix))
+    }
+
+    fn map_err<E, R>(location: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> SourceError
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+        R: std::fmt::Debug,
+    {
+        let code = e
+            .as_service_error()
+            .and_then(|s| s.code())
+            .unwrap_or("")
+            .to_string();
+        match code.as_str() {
+            "NoSuchBucket" | "NoSuchKey" | "NotFound" => {
+                SourceError::NotFound(location.to_string())
+            }
+            "AccessDenied" | "Forbidden" => SourceError::Forbidden(location.to_string()),
+            "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout" | "" => {
+                SourceError::Transient(crate::describe(&e))
+            }
+            _ => SourceError::Invalid(format!("{location}: {}", crate::describe(&e))),
+        }
+    }
+}
+
+#[async_trait]
+impl Source for S3Source {
+    async fn check(&self, location: &str) -> Result<(), SourceError> {
+        let (bucket, prefix) = self.resolve(location)?;
+        self.client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| Self::map_err(location, e))?;
+        Ok(())
+    }
+
+    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
+        let (bucket, prefix) = self.resolve(location)?;
+        let r = self
+            .client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .set_continuation_token(cursor.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| Self::map_err(location, e))?;
+        let mut page = ListPage::default();
+        let cfg = PresigningConfig::expires_in(self.link_ttl)
+            .map_err(|e| SourceError::Transient(e.to_string()))?;
+        for o in r.contents() {
+            let Some(key) = o.key() else { continue };
+            let path = key.strip_prefix(&prefix).unwrap_or(key).to_string();
+            if path.is_empty() || key.ends_with('/') {
+                continue;
+            }
+            if !is_pdf(&path) {
+                page.skipped.push(path);
+                continue;
+            }
+            let link = self
+                .client
+                .get_object()
+                .bucket(&bucket)
+                .key(key)
+                .presigned(cfg.clone())
+                .await
+                .map(|p| p.uri().to_string())
+                .unwrap_or_default();
+            page.files.push(isoscan_core::result::FileRef {
+                path,
+                size: o.size().map(|s| s.max(0) as u64),
+                link,
+            });
+        }
+        page.next = match r.next_continuation_token() {
+            Some(t) if r.is_truncated() == Some(true) => Some(t.to_string()),
+            _ => None,
+        };
+        Ok(page)
+    }
+
+    async fn fetch(
+        &self,
+        location: &str,
+        file: &isoscan_core::result::FileRef,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SourceError> {
+        let (bucket, prefix) = self.resolve(location)?;
+        if file.size.is_some_and(|s| s > max_bytes) {
+            return Err(SourceError::File(format!(
+                "the file is larger than {} MiB",
+                max_bytes >> 20
+            )));
+        }
+        let r = self
+            .client
+            .get_object()
+            .bucket(&bucket)
+            .key(format!("{prefix}{}", file.path))
+            .send()
+            .await
+            .map_err(|e| match Self::map_err(location, e) {
+                SourceError::NotFound(_) => SourceError::File("the file is gone".into()),
+                other => other,
+            })?;
+        let mut body = r.body;
+        let mut out = Vec::new();
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| SourceError::Transient(e.to_string()))?
+        {
+            out.extend_from_slice(&chunk);
+            if out.len() as u64 > max_bytes {
+                return Err(SourceError::File(format!(
+                    "the file is larger than {} MiB",
+                    max_bytes >> 20
+                )));
+            }
+        }
+        Ok(out)
+    }
+}

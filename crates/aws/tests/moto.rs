@@ -1,85 +1,15 @@
 //! The engine's shared port suites on the AWS adapters, against moto on loopback through the
-//! real SDK clients. The endpoint comes from `ISOSCAN_MOTO_ENDPOINT` (scripts/test.sh starts
-//! one); without it, `python3 -m moto.server` is started for this test binary.
+//! real SDK clients (see `isoscan_aws::testing`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::s3::{Bucket, S3Reports, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
+use isoscan_aws::testing::{config, unique};
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn endpoint() -> String {
-    static EP: OnceLock<String> = OnceLock::new();
-    EP.get_or_init(|| {
-        if let Ok(e) = std::env::var("ISOSCAN_MOTO_ENDPOINT") {
-            return e;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        // The death signal is tied to the thread that starts the child: a thread that lives
-        // as long as the test binary starts it.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut cmd = std::process::Command::new("python3");
-            cmd.args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-            // SAFETY: prctl in the child before exec: SIGTERM when its parent thread ends, so
-            // the emulator never outlives the tests.
-            unsafe {
-                use std::os::unix::process::CommandExt;
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
-            let child = cmd.spawn();
-            let _ = tx.send(child.is_ok());
-            let _child = child;
-            loop {
-                std::thread::park();
-            }
-        });
-        assert!(
-            rx.recv().unwrap_or(false),
-            "moto is needed: pip install 'moto[server]' (or set ISOSCAN_MOTO_ENDPOINT)"
-        );
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        format!("http://127.0.0.1:{port}")
-    })
-    .clone()
-}
-
-async fn config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await
-}
-
-fn unique(name: &str) -> String {
-    format!("{name}-{}", isoscan_aws::random_key())
-}
 
 async fn store() -> Arc<DynamoStore> {
     let c = aws_sdk_dynamodb::Client::new(&config().await);
@@ -89,12 +19,7 @@ async fn store() -> Arc<DynamoStore> {
 }
 
 async fn bucket() -> Bucket {
-    let conf = config().await;
-    let c = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let c = isoscan_aws::testing::s3(&config().await);
     let b = Bucket::new(c, unique("isoscan").to_lowercase());
     b.create().await.expect("create bucket");
     b

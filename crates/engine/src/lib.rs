@@ -10,4 +10,7 @@ pub mod ports;
 pub mod suite;
 pub mod usecases;
 
-pub use usecases::{Engine, EngineConfig, EngineError, Ports, ScanRequest, Step, REPLAY_PAGE};
+pub use usecases::{
+    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, MAX_RECEIVES,
+    REPLAY_PAGE,
+};

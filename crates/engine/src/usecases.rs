@@ -1044,6 +1044,47 @@ impl Engine {
         }
     }
 
+    /// Runs one delivered job and says what to do with the message: the rule the local worker
+    /// loop and the SQS worker share. A failure that may pass is retried (up to
+    /// [`MAX_RECEIVES`]); one that will not fails the scan, and the message is done.
+    pub async fn run_job(&self, d: &Delivery) -> JobOutcome {
+        match self.handle(d).await {
+            Ok(()) => JobOutcome::Done,
+            Err(e) if e.is_retryable() && d.receive_count <= MAX_RECEIVES => {
+                tracing::warn!(job = ?d.job, error = %e, "job failed; retrying");
+                JobOutcome::Retry(self.config.retry_base * (1 << d.receive_count.min(6)))
+            }
+            Err(e) => {
+                tracing::error!(job = ?d.job, error = %e, "job failed");
+                if let Ok(s) = self.session(d.job.session()).await {
+                    let _ = self
+                        .fail(&s, &format!("The scan stopped: {e}"), "internal")
+                        .await;
+                }
+                JobOutcome::Done
+            }
+        }
+    }
+
+    /// A job that reached the dead-letter queue: its files are recorded as errors (so the scan
+    /// still completes); a listing or finalize that kept failing fails the scan.
+    pub async fn give_up(&self, job: &Job) -> Result<(), EngineError> {
+        match job {
+            Job::Files { session, files } => {
+                self.process_batch(session, files, MAX_RECEIVES + 1).await
+            }
+            Job::List { session, .. } | Job::Finalize { session } => {
+                let s = self.session(session).await?;
+                self.fail(
+                    &s,
+                    "The scan stopped: its source could not be listed or its report built",
+                    "internal",
+                )
+                .await
+            }
+        }
+    }
+
     /// Takes jobs until `stop` says so: acknowledges what succeeded or failed for good, and
     /// puts back what may succeed later (with backoff).
     pub async fn work(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -1063,28 +1104,9 @@ impl Engine {
                 }
             };
             for d in deliveries {
-                let outcome = self.handle(&d).await;
-                let r = match outcome {
-                    Ok(()) => self.ports.queue.ack(&d.receipt).await,
-                    Err(e) if e.is_retryable() && d.receive_count <= MAX_RECEIVES => {
-                        tracing::warn!(job = ?d.job, error = %e, "job failed; retrying");
-                        self.ports
-                            .queue
-                            .retry(
-                                &d.receipt,
-                                self.config.retry_base * (1 << d.receive_count.min(6)),
-                            )
-                            .await
-                    }
-                    Err(e) => {
-                        tracing::error!(job = ?d.job, error = %e, "job failed");
-                        if let Ok(s) = self.session(d.job.session()).await {
-                            let _ = self
-                                .fail(&s, &format!("The scan stopped: {e}"), "internal")
-                                .await;
-                        }
-                        self.ports.queue.ack(&d.receipt).await
-                    }
+                let r = match self.run_job(&d).await {
+                    JobOutcome::Done => self.ports.queue.ack(&d.receipt).await,
+                    JobOutcome::Retry(after) => self.ports.queue.retry(&d.receipt, after).await,
                 };
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "queue acknowledgement failed");
@@ -1092,6 +1114,15 @@ impl Engine {
             }
         }
     }
+}
+
+/// What becomes of a job's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Delete it.
+    Done,
+    /// Deliver it again after this delay.
+    Retry(Duration),
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time in milliseconds.

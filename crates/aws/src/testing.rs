@@ -1,0 +1,88 @@
+//! Test support: a moto server on loopback and SDK configuration for it. Only with the
+//! `testing` feature; never in a deployment.
+
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+/// The emulator's endpoint: `ISOSCAN_MOTO_ENDPOINT`, or a `python3 -m moto.server` started for
+/// this process (and stopped with it).
+pub fn endpoint() -> String {
+    static EP: OnceLock<String> = OnceLock::new();
+    EP.get_or_init(|| {
+        if let Ok(e) = std::env::var("ISOSCAN_MOTO_ENDPOINT") {
+            return e;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        // The death signal is tied to the thread that starts the child: a thread that lives
+        // as long as the test binary starts it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut cmd = std::process::Command::new("python3");
+            cmd.args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+            // SAFETY: prctl in the child before exec: SIGTERM when its parent thread ends, so
+            // the emulator never outlives the tests.
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn();
+            let _ = tx.send(child.is_ok());
+            let _child = child;
+            loop {
+                std::thread::park();
+            }
+        });
+        assert!(
+            rx.recv().unwrap_or(false),
+            "moto is needed: pip install 'moto[server]' (or set ISOSCAN_MOTO_ENDPOINT)"
+        );
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+    .clone()
+}
+
+/// SDK configuration for the emulator.
+pub async fn config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A name no other test uses.
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}", crate::random_key())
+}
+
+/// An S3 client for the emulator (path-style addressing).
+pub fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}

@@ -1,0 +1,352 @@
+//! isoscan's Lambda entry points on AWS, as functions the thin binaries in `src/bin` call: each
+//! parses its event, calls one use case of the engine, and maps the result. The deployment's
+//! clients and engine are built once per cold start ([`Deployment::from_env`]). Nothing here
+//! may depend on the local adapters, axum or SQLite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use async_trait::async_trait;
+use isoscan_aws::dynamo::DynamoStore;
+use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
+use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
+use isoscan_aws::sqs::SqsQueue;
+use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
+use isoscan_core::result::FileRef;
+use isoscan_core::text::DocText;
+use isoscan_engine::memory::SystemClock;
+use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor};
+use isoscan_engine::{Engine, EngineConfig, JobOutcome, Ports, Step, REPLAY_PAGE};
+
+/// Text extraction inside the Lambda: the function's own timeout and memory bound it; the
+/// per-file limits of the reader still apply.
+pub struct InProcessExtractor {
+    pub limits: isoscan_extract::Limits,
+}
+
+#[async_trait]
+impl Extractor for InProcessExtractor {
+    async fn extract(&self, _file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure> {
+        let limits = self.limits.clone();
+        tokio::task::spawn_blocking(move || isoscan_extract::extract(&bytes, &limits))
+            .await
+            .map_err(|e| ExtractFailure::Transient(e.to_string()))?
+            .map_err(|e| ExtractFailure::File(e.to_string()))
+    }
+}
+
+/// Where the deployment's resources are (the stack passes these as environment variables).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub table: String,
+    pub queue_url: String,
+    pub bucket: String,
+    /// The WebSocket API's management endpoint (`https://ID.execute-api.REGION.amazonaws.com/STAGE`).
+    pub callback_url: String,
+    /// The Secrets Manager secret with `{"tokens": {"TOKEN": "principal"}}`.
+    pub tokens_secret: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let var = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set"));
+        Ok(Settings {
+            table: var("TABLE_NAME")?,
+            queue_url: var("QUEUE_URL")?,
+            bucket: var("BUCKET_NAME")?,
+            callback_url: var("CALLBACK_URL")?,
+            tokens_secret: std::env::var("TOKENS_SECRET_ID").ok(),
+        })
+    }
+}
+
+/// A record of the SQS event.
+#[derive(Debug, Clone)]
+pub struct QueuedJob {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+/// Why a connection was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("a valid token is required")]
+    Unauthorized,
+    #[error("cannot check the token now: {0}")]
+    Unavailable(String),
+}
+
+pub struct Deployment {
+    pub engine: Arc<Engine>,
+    pub store: Arc<DynamoStore>,
+    pub notifier: Arc<ApiGatewayNotifier>,
+    tokens: serde_json::Value,
+}
+
+impl Deployment {
+    /// From the Lambda's environment: built once per cold start.
+    pub async fn from_env() -> anyhow::Result<Deployment> {
+        let sdk = isoscan_aws::sdk_config().await;
+        Deployment::new(&sdk, Settings::from_env()?, None).await
+    }
+
+    /// From explicit settings; `tokens` replaces the secret (tests).
+    pub async fn new(
+        sdk: &aws_config::SdkConfig,
+        s: Settings,
+        tokens: Option<serde_json::Value>,
+    ) -> anyhow::Result<Deployment> {
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            s.table.clone(),
+        ));
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(
+                    std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
+                )
+                .build(),
+        );
+        let bucket = Bucket::new(s3.clone(), s.bucket.clone());
+        let gateway = aws_sdk_apigatewaymanagement::Client::from_conf(
+            aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+                .endpoint_url(&s.callback_url)
+                .build(),
+        );
+        let notifier = Arc::new(ApiGatewayNotifier {
+            client: gateway,
+            store: store.clone(),
+        });
+        let tokens = match (tokens, &s.tokens_secret) {
+            (Some(t), _) => t,
+            (None, Some(id)) => {
+                isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(sdk), id)
+                    .await?
+            }
+            (None, None) => return Err(anyhow!("TOKENS_SECRET_ID is not set")),
+        };
+        let ports = Ports {
+            sessions: store.clone(),
+            events: store.clone(),
+            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), s.queue_url)),
+            source: Arc::new(S3Source {
+                client: s3,
+                uploads: S3Uploads {
+                    bucket: bucket.clone(),
+                },
+                link_ttl: Duration::from_secs(7 * 24 * 3600),
+            }),
+            extractor: Arc::new(InProcessExtractor {
+                limits: isoscan_extract::Limits::default(),
+            }),
+            notifier: notifier.clone(),
+            reports: Arc::new(S3Reports {
+                bucket: bucket.clone(),
+            }),
+            uploads: Arc::new(S3Uploads { bucket }),
+            clock: Arc::new(SystemClock::default()),
+        };
+        Ok(Deployment {
+            engine: Arc::new(Engine::new(ports, EngineConfig::default())),
+            store,
+            notifier,
+            tokens,
+        })
+    }
+
+    fn now_s() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    /// `$connect`: checks the token and records the connection with its principal. Never
+    /// posts (API Gateway does not accept posts before the connection is established).
+    pub async fn connect(&self, connection: &str, token: Option<&str>) -> Result<String, Refused> {
+        let principal = token
+            .and_then(|t| isoscan_aws::secrets::principal_of(&self.tokens, t))
+            .ok_or(Refused::Unauthorized)?;
+        self.store
+            .connection_opened(connection, &principal, Self::now_s())
+            .await
+            .map_err(|e| Refused::Unavailable(e.to_string()))?;
+        Ok(principal)
+    }
+
+    /// `$disconnect`: best effort; stale connections also go on 410 and by TTL.
+    pub async fn disconnect(&self, connection: &str) {
+        if let Err(e) = self.store.connection_closed(connection, None).await {
+            tracing::warn!(connection, error = %e, "cannot forget a connection");
+        }
+    }
+
+    async fn post(&self, connection: &str, env: &Envelope) -> anyhow::Result<Posted> {
+        let text = serde_json::to_string(env)?;
+        Ok(self.notifier.post(connection, &text).await?)
+    }
+
+    /// `$default` and the action routes: one client message.
+    pub async fn message(&self, connection: &str, body: &str) -> anyhow::Result<()> {
+        let reply = |session: &str, message: ServerMessage| Envelope {
+            session_id: session.to_string(),
+            seq: 0,
+            ts: None,
+            message,
+        };
+        let Some(principal) = self.store.connection_principal(connection).await? else {
+            let e = ServerMessage::Error {
+                message: "this connection is not known; connect again with a token".into(),
+                code: "unauthorized".into(),
+            };
+            self.post(connection, &reply("", e)).await?;
+            return Ok(());
+        };
+        let msg = match parse_client(body) {
+            Ok(m) => m,
+            Err(e) => {
+                let m = ServerMessage::Error {
+                    message: e.to_string(),
+                    code: e.code().into(),
+                };
+                self.post(connection, &reply("", m)).await?;
+                return Ok(());
+            }
+        };
+        let mut replay_all = false;
+        for step in self.engine.answer(&principal, msg).await {
+            match step {
+                Step::Reply { session, message } => {
+                    let mut env = reply(&session, message);
+                    if serde_json::to_string(&env)?.len() > MAX_MESSAGE {
+                        // Too large for one API Gateway message: the counters alone, then the
+                        // whole log message by message.
+                        if let ServerMessage::SyncState {
+                            matches, errors, ..
+                        } = &mut env.message
+                        {
+                            matches.clear();
+                            errors.clear();
+                            replay_all = true;
+                        }
+                    }
+                    self.post(connection, &env).await?;
+                }
+                Step::Follow { session, since } => {
+                    let since = if replay_all { 0 } else { since };
+                    self.store
+                        .subscribe(&session, connection, Self::now_s())
+                        .await?;
+                    let mut after = since;
+                    loop {
+                        let page = self.engine.replay(&session, after, REPLAY_PAGE).await?;
+                        for env in &page {
+                            after = env.seq;
+                            if self.post(connection, env).await? == Posted::Gone {
+                                return Ok(());
+                            }
+                        }
+                        if page.len() < REPLAY_PAGE {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQS worker: every record on its own; the ids of those to deliver again
+    /// (`batchItemFailures`).
+    pub async fn worker(&self, records: &[QueuedJob]) -> Vec<String> {
+        let mut failed = vec![];
+        for r in records {
+            let job = match SqsQueue::parse(&r.body) {
+                Ok(j) => j,
+                Err(e) => {
+                    // Returned until the dead-letter queue takes it.
+                    tracing::error!(message = %r.message_id, error = %e, "unreadable job");
+                    failed.push(r.message_id.clone());
+                    continue;
+                }
+            };
+            let d = Delivery {
+                job,
+                receipt: r.message_id.clone(),
+                receive_count: r.receive_count,
+            };
+            if let JobOutcome::Retry(_) = self.engine.run_job(&d).await {
+                failed.push(r.message_id.clone());
+            }
+        }
+        failed
+    }
+
+    /// The dead-letter drain: the files of a job that kept failing become errors, so the scan
+    /// still completes.
+    pub async fn drain_dead_letters(&self, records: &[QueuedJob]) -> Vec<String> {
+        let mut failed = vec![];
+        for r in records {
+            match SqsQueue::parse(&r.body) {
+                Ok(job) => {
+                    if let Err(e) = self.engine.give_up(&job).await {
+                        if e.is_retryable() {
+                            failed.push(r.message_id.clone());
+                        } else {
+                            tracing::error!(error = %e, "dead letter dropped");
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(message = %r.message_id, error = %e, "unreadable dead letter dropped")
+                }
+            }
+        }
+        failed
+    }
+}
+
+/// Logging for the binaries: JSON-free plain lines, as CloudWatch shows them.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ISOSCAN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .without_time()
+        .with_ansi(false)
+        .init();
+}
+
+/// The records of an SQS event, with their receive counts.
+pub fn queued_jobs(event: aws_lambda_events::event::sqs::SqsEvent) -> Vec<QueuedJob> {
+    event
+        .records
+        .into_iter()
+        .map(|m| QueuedJob {
+            message_id: m.message_id.unwrap_or_default(),
+            receive_count: m
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+            body: m.body.unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The worker's answer: the messages to deliver again.
+pub fn batch_response(failed: Vec<String>) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let mut r = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    r.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut f = aws_lambda_events::event::sqs::BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    r
+}

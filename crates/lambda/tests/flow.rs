@@ -1,0 +1,342 @@
+//! The Lambda handlers' functions end to end against moto: real DynamoDB, SQS and S3 through
+//! the SDK, jobs taken from moto's SQS the way the Lambda trigger delivers them.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use isoscan_aws::dynamo::DynamoStore;
+use isoscan_aws::s3::{Bucket, S3Uploads};
+use isoscan_aws::sqs::SqsQueue;
+use isoscan_aws::testing::{config, endpoint, s3, unique};
+use isoscan_core::protocol::{ServerMessage, UploadPurpose};
+use isoscan_engine::ports::*;
+use isoscan_lambda::{Deployment, QueuedJob, Refused, Settings};
+use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
+use serde_json::json;
+
+struct Rig {
+    dep: Deployment,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    bucket: Bucket,
+    store: Arc<DynamoStore>,
+}
+
+async fn rig() -> Rig {
+    let conf = config().await;
+    let table = unique("isoscan");
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &table,
+    ));
+    store.create_table().await.expect("table");
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let queue_url = SqsQueue::create(&sqs, &unique("jobs"))
+        .await
+        .expect("queue");
+    let bucket = Bucket::new(s3(&conf), unique("isoscan").to_lowercase());
+    bucket.create().await.expect("bucket");
+    std::env::set_var("AWS_S3_FORCE_PATH_STYLE", "true");
+    let dep = Deployment::new(
+        &conf,
+        Settings {
+            table,
+            queue_url: queue_url.clone(),
+            bucket: bucket.name.clone(),
+            // moto serves the management API's /@connections/ paths at its root.
+            callback_url: endpoint(),
+            tokens_secret: None,
+        },
+        Some(
+            json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
+        ),
+    )
+    .await
+    .expect("deployment");
+    Rig {
+        dep,
+        sqs,
+        queue_url,
+        bucket,
+        store,
+    }
+}
+
+/// Up to 10 jobs as the SQS trigger hands them over.
+async fn take(r: &Rig, visibility: i32) -> Vec<(QueuedJob, String)> {
+    let out = r
+        .sqs
+        .receive_message()
+        .queue_url(&r.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .expect("receive");
+    out.messages()
+        .iter()
+        .map(|m| {
+            (
+                QueuedJob {
+                    message_id: m.message_id().unwrap_or_default().to_string(),
+                    body: m.body().unwrap_or_default().to_string(),
+                    receive_count: m
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
+                },
+                m.receipt_handle().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn delete(r: &Rig, receipt: &str) {
+    r.sqs
+        .delete_message()
+        .queue_url(&r.queue_url)
+        .receipt_handle(receipt)
+        .send()
+        .await
+        .expect("delete");
+}
+
+/// Uploads `n` generated drawings as alice's upload; returns its key and the code list.
+async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = write_corpus(dir.path(), n, 5, DrawingOptions { small: true }).expect("corpus");
+    let uploads = S3Uploads {
+        bucket: r.bucket.clone(),
+    };
+    let t = uploads
+        .create("alice", "x.pdf", 1, UploadPurpose::Drawings, None)
+        .await
+        .expect("upload");
+    for path in truth.keys() {
+        let bytes = std::fs::read(dir.path().join(path)).expect("read");
+        r.bucket
+            .client
+            .put_object()
+            .bucket(&r.bucket.name)
+            .key(format!("{}{path}", S3Uploads::files_prefix(&t.key)))
+            .body(bytes.into())
+            .send()
+            .await
+            .expect("put");
+    }
+    (t.key, code_list(&truth, 50))
+}
+
+async fn session_of(r: &Rig) -> String {
+    assert_eq!(
+        r.store
+            .connection_principal("c1")
+            .await
+            .expect("principal")
+            .as_deref(),
+        Some("alice")
+    );
+    r.store
+        .connection_session("c1")
+        .await
+        .expect("session")
+        .expect("c1 follows the scan it started")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_once() {
+    let r = rig().await;
+    assert!(matches!(
+        r.dep.connect("c0", Some("wrong")).await,
+        Err(Refused::Unauthorized)
+    ));
+    assert!(matches!(
+        r.dep.connect("c0", None).await,
+        Err(Refused::Unauthorized)
+    ));
+    r.dep
+        .connect("c1", Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    let (key, codes) = upload_drawings(&r, 300).await;
+    r.dep
+        .message(
+            "c1",
+            &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
+                .to_string(),
+        )
+        .await
+        .expect("start");
+    let session = session_of(&r).await;
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut died_once = false;
+    loop {
+        let s = r.store.get(&session).await.expect("get").expect("session");
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
+        let batch = take(&r, 2).await;
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let jobs: Vec<QueuedJob> = batch.iter().map(|(j, _)| j.clone()).collect();
+        let is_files = jobs.iter().any(|j| j.body.contains("\"files\""));
+        if is_files && !died_once {
+            // This invocation dies midway: half its records done, nothing acknowledged; the
+            // queue delivers them all again after the visibility timeout.
+            died_once = true;
+            r.dep.worker(&jobs[..jobs.len() / 2]).await;
+            continue;
+        }
+        // Every message delivered twice.
+        let failed_first = r.dep.worker(&jobs).await;
+        let failed = r.dep.worker(&jobs).await;
+        assert!(failed_first.is_empty() && failed.is_empty(), "{failed:?}");
+        for (_, receipt) in &batch {
+            delete(&r, receipt).await;
+        }
+    }
+    assert!(died_once);
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!(s.status, SessionStatus::Complete, "{s:?}");
+    assert_eq!((s.total, s.processed, s.errors), (300, 300, 0));
+    // Each result once, every page of them.
+    let mut paths = BTreeSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = r
+            .store
+            .results(&session, after.as_deref(), 100)
+            .await
+            .unwrap();
+        for p in &page {
+            assert!(paths.insert(p.file.path.clone()), "twice: {}", p.file.path);
+        }
+        match page.last() {
+            Some(l) if page.len() == 100 => after = Some(l.file.path.clone()),
+            _ => break,
+        }
+    }
+    assert_eq!(paths.len(), 300);
+    // One COMPLETE in the log, and one report.
+    let log = r.store.since(&session, 0, 100_000).await.unwrap();
+    let completes: Vec<_> = log
+        .iter()
+        .filter(|e| matches!(e.message, ServerMessage::Complete { .. }))
+        .collect();
+    assert_eq!(completes.len(), 1);
+    if let ServerMessage::Complete {
+        total_processed,
+        total_matches,
+        ..
+    } = &completes[0].message
+    {
+        assert_eq!(*total_processed, 300);
+        assert_eq!(*total_matches, s.matches);
+    }
+    let reports = r.bucket.list("reports/").await.unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].1 > 1000);
+    // seq runs 1..n without a gap.
+    let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
+    let r = rig().await;
+    r.dep
+        .connect("c1", Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    let (key, codes) = upload_drawings(&r, 12).await;
+    r.dep
+        .message(
+            "c1",
+            &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
+                .to_string(),
+        )
+        .await
+        .expect("start");
+    let session = session_of(&r).await;
+    // The listing runs; one of the two file batches "keeps failing" and lands in the DLQ.
+    let mut dead = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = r.store.get(&session).await.unwrap().unwrap();
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{s:?}");
+        for (job, receipt) in take(&r, 30).await {
+            if dead.is_none() && job.body.contains("\"files\"") {
+                dead = Some(job);
+            } else {
+                assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            }
+            delete(&r, &receipt).await;
+        }
+        if let Some(d) = &dead {
+            if r.store.get(&session).await.unwrap().unwrap().processed > 0 {
+                assert!(r
+                    .dep
+                    .drain_dead_letters(std::slice::from_ref(d))
+                    .await
+                    .is_empty());
+            }
+        }
+    }
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!(s.status, SessionStatus::Complete);
+    assert_eq!(s.processed, 12);
+    let dead_files = match serde_json::from_str::<Job>(&dead.expect("a dead batch").body).unwrap() {
+        Job::Files { files, .. } => files.len() as u64,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(s.errors, dead_files);
+    let log = r.store.since(&session, 0, 10_000).await.unwrap();
+    let gave_up = log
+        .iter()
+        .filter(|e| matches!(&e.message, ServerMessage::FileError { data } if data.error.contains("gave up")))
+        .count() as u64;
+    assert_eq!(gave_up, dead_files);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
+    let r = rig().await;
+    // Not connected: refused politely (the post goes to moto).
+    r.dep
+        .message("ghost", r#"{"action":"ping"}"#)
+        .await
+        .expect("answered");
+    r.dep
+        .connect("c1", Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    for body in [
+        "{",
+        r#"{"action":"dance"}"#,
+        r#"{"action":"subscribe"}"#,
+        r#"{"action":"ping"}"#,
+    ] {
+        r.dep.message("c1", body).await.expect("answered");
+    }
+    // A folder of a machine is not a source here.
+    r.dep
+        .message(
+            "c1",
+            &json!({"action":"start_scan","drive_link":"/etc","target_hole_codes":["A"]})
+                .to_string(),
+        )
+        .await
+        .expect("answered");
+    assert_eq!(r.store.connection_session("c1").await.unwrap(), None);
+}
