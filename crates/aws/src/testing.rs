@@ -86,3 +86,63 @@ pub fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+async fn http(method: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ep = endpoint();
+    let host = ep.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect to moto");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = vec![];
+    s.read_to_end(&mut buf).await.expect("read");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match text.split_once("\r\n\r\n") {
+        Some((_, body)) => body.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Starts moto's request recorder (shared by every test on this server; never stopped).
+pub async fn start_recording() {
+    http("POST", "/moto-api/recorder/start-recording").await;
+}
+
+/// The JSON messages posted to a connection through the management API, in order, as moto's
+/// recorder saw them (each once).
+pub async fn posted(connection: &str) -> Vec<serde_json::Value> {
+    use base64::Engine as _;
+    let log = http("GET", "/moto-api/recorder/download-recording").await;
+    let suffix = format!("/@connections/{connection}");
+    let mut out: Vec<serde_json::Value> = vec![];
+    let mut last = String::new();
+    for line in log.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["method"] != "POST" || !v["url"].as_str().unwrap_or("").ends_with(&suffix) {
+            continue;
+        }
+        let body = v["body"].as_str().unwrap_or("").to_string();
+        // The recorder writes each request twice, one after the other.
+        if body == last {
+            continue;
+        }
+        last = body.clone();
+        let bytes = if v["body_encoded"] == true {
+            base64::engine::general_purpose::STANDARD
+                .decode(&body)
+                .unwrap_or_default()
+        } else {
+            body.into_bytes()
+        };
+        if let Ok(m) = serde_json::from_slice(&bytes) {
+            out.push(m);
+        }
+    }
+    out
+}

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::s3::{Bucket, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
-use isoscan_aws::testing::{config, endpoint, s3, unique};
+use isoscan_aws::testing::{config, endpoint, posted, s3, start_recording, unique};
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
 use isoscan_engine::ports::*;
 use isoscan_lambda::{Deployment, QueuedJob, Refused, Settings};
@@ -26,6 +26,7 @@ struct Rig {
 
 async fn rig() -> Rig {
     let conf = config().await;
+    start_recording().await;
     let table = unique("isoscan");
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&conf),
@@ -131,25 +132,26 @@ async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
     (t.key, code_list(&truth, 50))
 }
 
-async fn session_of(r: &Rig) -> String {
+async fn session_of(r: &Rig, conn: &str) -> String {
     assert_eq!(
         r.store
-            .connection_principal("c1")
+            .connection_principal(conn)
             .await
             .expect("principal")
             .as_deref(),
         Some("alice")
     );
     r.store
-        .connection_session("c1")
+        .connection_session(conn)
         .await
         .expect("session")
-        .expect("c1 follows the scan it started")
+        .expect("the connection follows the scan it started")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_once() {
     let r = rig().await;
+    let c1 = unique("c1");
     assert!(matches!(
         r.dep.connect("c0", Some("wrong")).await,
         Err(Refused::Unauthorized)
@@ -159,19 +161,19 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
         Err(Refused::Unauthorized)
     ));
     r.dep
-        .connect("c1", Some("alice-token-0123456789"))
+        .connect(&c1, Some("alice-token-0123456789"))
         .await
         .expect("connect");
     let (key, codes) = upload_drawings(&r, 300).await;
     r.dep
         .message(
-            "c1",
+            &c1,
             &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
                 .to_string(),
         )
         .await
         .expect("start");
-    let session = session_of(&r).await;
+    let session = session_of(&r, &c1).await;
 
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut died_once = false;
@@ -244,6 +246,21 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
     let reports = r.bucket.list("reports/").await.unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(reports[0].1 > 1000);
+    // What the client was sent: STARTED first (replayed on follow), COMPLETE once; PROGRESS
+    // and matches between. (Messages published before the follow came through the replay.)
+    let got = posted(&c1).await;
+    assert_eq!(
+        got.first().map(|m| m["type"].clone()),
+        Some(json!("STARTED")),
+        "{:?}",
+        got.first()
+    );
+    let seen: BTreeSet<u64> = got.iter().filter_map(|m| m["seq"].as_u64()).collect();
+    assert_eq!(
+        seen.len(),
+        log.len(),
+        "every logged message reached the client"
+    );
     // seq runs 1..n without a gap.
     let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
@@ -252,20 +269,21 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
     let r = rig().await;
+    let c1 = unique("c1");
     r.dep
-        .connect("c1", Some("alice-token-0123456789"))
+        .connect(&c1, Some("alice-token-0123456789"))
         .await
         .expect("connect");
     let (key, codes) = upload_drawings(&r, 12).await;
     r.dep
         .message(
-            "c1",
+            &c1,
             &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
                 .to_string(),
         )
         .await
         .expect("start");
-    let session = session_of(&r).await;
+    let session = session_of(&r, &c1).await;
     // The listing runs; one of the two file batches "keeps failing" and lands in the DLQ.
     let mut dead = None;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -312,13 +330,14 @@ async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
     let r = rig().await;
+    let c1 = unique("c1");
     // Not connected: refused politely (the post goes to moto).
     r.dep
         .message("ghost", r#"{"action":"ping"}"#)
         .await
         .expect("answered");
     r.dep
-        .connect("c1", Some("alice-token-0123456789"))
+        .connect(&c1, Some("alice-token-0123456789"))
         .await
         .expect("connect");
     for body in [
@@ -327,16 +346,38 @@ async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
         r#"{"action":"subscribe"}"#,
         r#"{"action":"ping"}"#,
     ] {
-        r.dep.message("c1", body).await.expect("answered");
+        r.dep.message(&c1, body).await.expect("answered");
     }
     // A folder of a machine is not a source here.
     r.dep
         .message(
-            "c1",
+            &c1,
             &json!({"action":"start_scan","drive_link":"/etc","target_hole_codes":["A"]})
                 .to_string(),
         )
         .await
         .expect("answered");
-    assert_eq!(r.store.connection_session("c1").await.unwrap(), None);
+    assert_eq!(r.store.connection_session(&c1).await.unwrap(), None);
+    let got = posted(&c1).await;
+    let kinds: Vec<String> = got
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["type"].as_str().unwrap_or(""),
+                m["code"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ERROR malformed",
+            "ERROR unknown_action",
+            "ERROR bad_request",
+            "PONG ",
+            "ERROR bad_source",
+        ],
+        "{got:?}"
+    );
 }
