@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The CDK app: every setting comes from context (cdk.json, or `-c name=value`).
+import { App } from "aws-cdk-lib";
+import { IsoscanStack } from "../lib/isoscan-stack";
+
+const app = new App();
+const ctx = (k: string) => app.node.tryGetContext(k);
+const flag = (k: string) => ctx(k) === true || ctx(k) === "true";
+new IsoscanStack(app, ctx("stackName") ?? "Isoscan", {
+  lambdaDir: ctx("lambdaDir"),
+  architecture: ctx("architecture") === "arm64" ? "arm64" : "x86_64",
+  memoryMb: Number(ctx("memoryMb")),
+  workerTimeoutS: Number(ctx("workerTimeoutS")),
+  workerConcurrency: Number(ctx("workerConcurrency")),
+  throttleRate: Number(ctx("throttleRate")),
+  throttleBurst: Number(ctx("throttleBurst")),
+  dashboardOrigin: ctx("dashboardOrigin"),
+  amplify: flag("amplify"),
+  tracing: flag("tracing"),
+});

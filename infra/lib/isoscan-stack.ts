@@ -1,0 +1,182 @@
+// The isoscan serverless deployment: WebSocket API, Lambda entry points, SQS with a dead-letter
+// queue, DynamoDB, S3, Secrets Manager, alarms, and (optionally) Amplify for the dashboard.
+import * as path from "path";
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from "aws-cdk-lib";
+import { Construct } from "constructs";
+import * as amplify from "aws-cdk-lib/aws-amplify";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import * as ssm from "aws-cdk-lib/aws-ssm";
+
+export interface IsoscanProps extends StackProps {
+  /** Folder with `<binary>/bootstrap.zip` as `cargo lambda build --output-format zip` writes them. */
+  lambdaDir: string;
+  architecture: "arm64" | "x86_64";
+  memoryMb: number;
+  workerTimeoutS: number;
+  workerConcurrency: number;
+  throttleRate: number;
+  throttleBurst: number;
+  /** The dashboard's origin, the only one S3 CORS allows. */
+  dashboardOrigin: string;
+  amplify: boolean;
+  tracing: boolean;
+}
+
+/** Client actions of DESIGN.md, each its own route (API Gateway selects on `action`). */
+export const ACTIONS = ["start_scan", "request_upload", "check_targets", "subscribe", "cancel_scan", "get_report", "ping"];
+
+export class IsoscanStack extends Stack {
+  constructor(scope: Construct, id: string, props: IsoscanProps) {
+    super(scope, id, props);
+    const arch = props.architecture === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+
+    const table = new dynamodb.Table(this, "State", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "ttl",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const bucket = new s3.Bucket(this, "Results", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      lifecycleRules: [
+        { prefix: "uploads/", expiration: Duration.days(7) },
+        { prefix: "reports/", expiration: Duration.days(30) },
+      ],
+      cors: [
+        {
+          allowedOrigins: [props.dashboardOrigin],
+          allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET],
+          allowedHeaders: ["content-type", "content-length"],
+          maxAge: 3000,
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const tokens = new secrets.Secret(this, "ApiTokens", {
+      description: 'isoscan API tokens: {"tokens": {"TOKEN": "principal"}}',
+      generateSecretString: { secretStringTemplate: JSON.stringify({ tokens: {} }), generateStringKey: "unused" },
+    });
+    const drive = new secrets.Secret(this, "DriveCredentials", {
+      description: "Google Drive service account key (JSON)",
+    });
+
+    const dlq = new sqs.Queue(this, "JobsDlq", { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const queue = new sqs.Queue(this, "Jobs", {
+      visibilityTimeout: Duration.seconds(props.workerTimeoutS * 6),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
+      enforceSSL: true,
+    });
+
+    const api = new apigwv2.WebSocketApi(this, "Socket", {
+      routeSelectionExpression: "$request.body.action",
+    });
+    const stage = new apigwv2.WebSocketStage(this, "Live", {
+      webSocketApi: api,
+      stageName: "live",
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRate, burstLimit: props.throttleBurst },
+    });
+
+    const fn = (name: string, timeoutS: number, env: Record<string, string>) => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      return new lambda.Function(this, name, {
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: arch,
+        handler: "bootstrap",
+        code: lambda.Code.fromAsset(path.join(props.lambdaDir, name, "bootstrap.zip")),
+        memorySize: props.memoryMb,
+        timeout: Duration.seconds(timeoutS),
+        logGroup,
+        tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+        environment: {
+          TABLE_NAME: table.tableName,
+          QUEUE_URL: queue.queueUrl,
+          BUCKET_NAME: bucket.bucketName,
+          CALLBACK_URL: stage.callbackUrl,
+          ...env,
+        },
+      });
+    };
+
+    const connect = fn("ws-connect", 10, { TOKENS_SECRET_ID: tokens.secretArn });
+    const disconnect = fn("ws-disconnect", 10, {});
+    // API Gateway answers within 29 s: the message handler never waits for a scan.
+    const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn });
+    const worker = fn("worker", props.workerTimeoutS, { DRIVE_SECRET_ID: drive.secretArn });
+    const drain = fn("dlq-drain", 60, {});
+
+    tokens.grantRead(connect);
+    for (const f of [message, worker]) drive.grantRead(f);
+    for (const f of [connect, disconnect, message, worker, drain]) table.grantReadWriteData(f);
+    for (const f of [message, worker, drain]) {
+      queue.grantSendMessages(f);
+      bucket.grantReadWrite(f);
+      api.grantManageConnections(f);
+    }
+    worker.addEventSource(
+      new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: props.workerConcurrency }),
+    );
+    drain.addEventSource(new SqsEventSource(dlq, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
+
+    api.addRoute("$connect", { integration: new WebSocketLambdaIntegration("Connect", connect) });
+    api.addRoute("$disconnect", { integration: new WebSocketLambdaIntegration("Disconnect", disconnect) });
+    const messages = new WebSocketLambdaIntegration("Message", message);
+    api.addRoute("$default", { integration: messages });
+    for (const action of ACTIONS) api.addRoute(action, { integration: messages });
+
+    new ssm.StringParameter(this, "SocketUrl", {
+      parameterName: `/${this.stackName}/websocket-url`,
+      stringValue: stage.url,
+    });
+
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, what: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: what,
+      });
+    alarm("DlqNotEmpty", dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 0, "jobs reached the dead-letter queue");
+    alarm("WorkerErrors", worker.metricErrors({ period: Duration.minutes(5) }), 0, "the worker failed");
+    alarm("WorkerThrottles", worker.metricThrottles({ period: Duration.minutes(5) }), 0, "the worker was throttled");
+    alarm("OldestJob", queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }), 900, "jobs wait over 15 minutes");
+
+    new CfnOutput(this, "WebSocketURL", { value: stage.url });
+    new CfnOutput(this, "ResultsBucketName", { value: bucket.bucketName });
+
+    if (props.amplify) {
+      const app = new amplify.CfnApp(this, "Dashboard", {
+        name: "isoscan-dashboard",
+        platform: "WEB",
+        environmentVariables: [{ name: "VITE_WEBSOCKET_URL", value: stage.url }],
+      });
+      const branch = new amplify.CfnBranch(this, "DashboardMain", {
+        appId: app.attrAppId,
+        branchName: "main",
+        stage: "PRODUCTION",
+        environmentVariables: [{ name: "VITE_WEBSOCKET_URL", value: stage.url }],
+      });
+      new CfnOutput(this, "AmplifyAppUrl", { value: `https://${branch.branchName}.${app.attrDefaultDomain}` });
+    }
+  }
+}

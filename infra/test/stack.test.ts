@@ -1,0 +1,148 @@
+// The stack's template, checked with aws-cdk-lib/assertions.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { ACTIONS, IsoscanProps, IsoscanStack } from "../lib/isoscan-stack";
+
+const BINARIES = ["ws-connect", "ws-disconnect", "ws-message", "worker", "dlq-drain"];
+
+/** A folder shaped like `cargo lambda build --output-format zip` output. */
+function lambdaDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "isoscan-lambda-"));
+  for (const b of BINARIES) {
+    fs.mkdirSync(path.join(dir, b));
+    fs.writeFileSync(path.join(dir, b, "bootstrap.zip"), `zip of ${b}`);
+  }
+  return dir;
+}
+
+function synth(over: Partial<IsoscanProps> = {}): Template {
+  const app = new App();
+  const stack = new IsoscanStack(app, "Test", {
+    lambdaDir: lambdaDir(),
+    architecture: "arm64",
+    memoryMb: 1536,
+    workerTimeoutS: 120,
+    workerConcurrency: 40,
+    throttleRate: 25,
+    throttleBurst: 60,
+    dashboardOrigin: "https://main.example.amplifyapp.com",
+    amplify: false,
+    tracing: false,
+    ...over,
+  });
+  return Template.fromStack(stack);
+}
+
+const t = synth();
+
+test("DynamoDB: on demand, TTL, point-in-time recovery", () => {
+  t.hasResourceProperties("AWS::DynamoDB::Table", {
+    BillingMode: "PAY_PER_REQUEST",
+    TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+  });
+});
+
+test("S3: private, encrypted, TLS only, expiring, CORS for the dashboard only", () => {
+  t.hasResourceProperties("AWS::S3::Bucket", {
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+    LifecycleConfiguration: {
+      Rules: Match.arrayWith([
+        Match.objectLike({ Prefix: "uploads/", ExpirationInDays: 7, Status: "Enabled" }),
+        Match.objectLike({ Prefix: "reports/", ExpirationInDays: 30, Status: "Enabled" }),
+      ]),
+    },
+    CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: ["https://main.example.amplifyapp.com"] })] },
+  });
+  t.hasResourceProperties("AWS::S3::BucketPolicy", {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      ]),
+    },
+  });
+});
+
+test("SQS: dead-letter queue after 5 receives, visibility 6x the worker timeout", () => {
+  t.hasResourceProperties("AWS::SQS::Queue", {
+    VisibilityTimeout: 720,
+    RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+  });
+  t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+    FunctionResponseTypes: ["ReportBatchItemFailures"],
+    ScalingConfig: { MaximumConcurrency: 40 },
+    BatchSize: 10,
+  });
+  t.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+});
+
+test("Lambdas: provided.al2023, the architecture and memory given, logs kept a month", () => {
+  const fns = t.findResources("AWS::Lambda::Function");
+  const ours = Object.values(fns).filter((f) => f.Properties.Runtime === "provided.al2023");
+  assert.equal(ours.length, BINARIES.length);
+  for (const f of ours) {
+    assert.deepEqual(f.Properties.Architectures, ["arm64"]);
+    assert.equal(f.Properties.MemorySize, 1536);
+    assert.equal(f.Properties.Handler, "bootstrap");
+    assert.ok(f.Properties.Environment.Variables.CALLBACK_URL, "management endpoint passed");
+  }
+  t.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, BINARIES.length);
+  const x86 = synth({ architecture: "x86_64" }).findResources("AWS::Lambda::Function");
+  assert.ok(Object.values(x86).some((f) => JSON.stringify(f.Properties.Architectures) === '["x86_64"]'));
+});
+
+test("WebSocket API: connect, disconnect, default and one route per action; a throttled stage", () => {
+  t.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "WEBSOCKET", RouteSelectionExpression: "$request.body.action" });
+  const routes = Object.values(t.findResources("AWS::ApiGatewayV2::Route")).map((r) => r.Properties.RouteKey).sort();
+  assert.deepEqual(routes, ["$connect", "$default", "$disconnect", ...ACTIONS].sort());
+  t.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+    DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 60 },
+  });
+  t.hasResourceProperties("AWS::SSM::Parameter", { Type: "String" });
+});
+
+test("alarms: dead letters, worker errors, throttles, oldest job", () => {
+  t.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+  t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0 });
+  t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Errors" });
+  t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Throttles" });
+  t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateAgeOfOldestMessage", Threshold: 900 });
+});
+
+test("least privilege: no * action or resource anywhere", () => {
+  const policies = t.findResources("AWS::IAM::Policy");
+  assert.ok(Object.keys(policies).length >= BINARIES.length);
+  for (const [id, p] of Object.entries(policies)) {
+    for (const s of p.Properties.PolicyDocument.Statement) {
+      const actions = [s.Action].flat();
+      const resources = [s.Resource].flat();
+      assert.ok(!actions.includes("*"), `${id}: Action *`);
+      assert.ok(!resources.includes("*"), `${id}: Resource * for ${actions.join(",")}`);
+    }
+  }
+  // Only the connect handler reads the API tokens.
+  const readers = Object.values(policies).filter((p) => JSON.stringify(p).includes("ApiTokens"));
+  assert.equal(readers.length, 1);
+});
+
+test("outputs; Amplify only when asked, with the socket URL injected", () => {
+  t.hasOutput("WebSocketURL", {});
+  t.hasOutput("ResultsBucketName", {});
+  t.resourceCountIs("AWS::Amplify::App", 0);
+  const withAmplify = synth({ amplify: true });
+  withAmplify.hasResourceProperties("AWS::Amplify::App", {
+    EnvironmentVariables: [Match.objectLike({ Name: "VITE_WEBSOCKET_URL" })],
+  });
+  withAmplify.hasResourceProperties("AWS::Amplify::Branch", { BranchName: "main" });
+  withAmplify.hasOutput("AmplifyAppUrl", {});
+});
