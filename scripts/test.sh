@@ -20,6 +20,11 @@ if ! command -v chromium >/dev/null; then
     exit 1
   fi
 fi
+if ! command -v cargo-lambda >/dev/null; then
+  echo "== installing cargo-lambda (builds the Lambda zips)"
+  python3 -m pip install -q cargo-lambda
+  command -v pyenv >/dev/null && pyenv rehash
+fi
 if ! python3 -c "import moto.server, flask_cors" 2>/dev/null; then
   echo "== installing moto (the AWS emulator the AWS adapters are tested against)"
   python3 -m pip install -q 'moto[server]'
@@ -33,6 +38,8 @@ echo "== npm ci"
 npm --prefix frontend ci --no-audit --no-fund
 echo "== dashboard: type check and build"
 npm --prefix frontend run build
+echo "== infra: npm ci"
+npm --prefix infra ci --no-audit --no-fund
 
 log="$(mktemp)"
 moto_pid=""
@@ -63,6 +70,27 @@ set +e
 set -e
 vitest="dashboard: $(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | awk '/^ *Tests / { $1 = ""; print; exit }' | sed 's/^ *//')"
 
+echo "== infra: CDK assertions"
+set +e
+(cd infra && npm test) 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+set -e
+infra="infra: $(awk '/^# pass/ { p = $3 } /^# fail/ { f = $3 } END { printf "%d passed, %d failed", p, f }' "$log")"
+
+echo "== Lambda zips and cdk synth"
+# The host architecture (the arm64 target is a toolchain download CI must not rely on); the
+# stack takes the architecture as a parameter.
+set +e
+cargo lambda build --compiler cargo --output-format zip -p isoscan-lambda --locked \
+  && (cd infra && CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --no-notices --quiet \
+        --app 'node dist/bin/isoscan.js' -c lambdaDir=../target/lambda >/dev/null)
+if [ $? = 0 ]; then
+  zips="lambda zips:$(for z in target/lambda/*/bootstrap.zip; do printf ' %s %s MiB,' "$(basename "$(dirname "$z")")" "$(du -m "$z" | cut -f1)"; done | sed 's/,$//'); cdk synth: $(ls infra/cdk.out/*.template.json | wc -l) template"
+else
+  zips="lambda zips / cdk synth: failed"; failed=1
+fi
+set -e
+
 echo "== browser test"
 cargo build --locked -p isoscan-local -p isoscan-pdfgen --bins
 set +e
@@ -71,5 +99,7 @@ if [ $? = 0 ]; then browser="browser: passed"; else browser="browser: failed"; f
 set -e
 echo "$rust"
 echo "$vitest"
+echo "$infra"
+echo "$zips"
 echo "$browser"
 exit "$failed"
