@@ -81,7 +81,8 @@ echo "== Lambda zips and cdk synth"
 # The host architecture (the arm64 target is a toolchain download CI must not rely on); the
 # stack takes the architecture as a parameter.
 set +e
-cargo lambda build --compiler cargo --output-format zip -p isoscan-lambda --locked \
+# Without debug info: the zips only prove the build; deployments build --release.
+CARGO_PROFILE_DEV_DEBUG=0 cargo lambda build --compiler cargo --output-format zip -p isoscan-lambda --locked \
   && (cd infra && CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --no-notices --quiet \
         --app 'node dist/bin/isoscan.js' -c lambdaDir=../target/lambda >/dev/null)
 if [ $? = 0 ]; then
@@ -92,7 +93,8 @@ fi
 set -e
 
 echo "== browser test"
-cargo build --locked -p isoscan-local -p isoscan-pdfgen --bins
+# `cargo test` built target/debug/isoscan for the integration tests; only the generator is missing.
+cargo build --locked -p isoscan-pdfgen --bin isoscan-gen
 set +e
 node frontend/e2e/run.mjs
 if [ $? = 0 ]; then browser="browser: passed"; else browser="browser: failed"; failed=1; fi

@@ -75,7 +75,12 @@ export class IsoscanStack extends Stack {
       description: "Google Drive service account key (JSON)",
     });
 
-    const dlq = new sqs.Queue(this, "JobsDlq", { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const dlq = new sqs.Queue(this, "JobsDlq", {
+      retentionPeriod: Duration.days(14),
+      // The drain reads it: 6x its timeout, as for the main queue.
+      visibilityTimeout: Duration.seconds(360),
+      enforceSSL: true,
+    });
     const queue = new sqs.Queue(this, "Jobs", {
       visibilityTimeout: Duration.seconds(props.workerTimeoutS * 6),
       deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },

@@ -381,3 +381,63 @@ async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
         "{got:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_past_dynamodbs_1_mb_page_holds_every_row() {
+    use calamine::Reader;
+    use isoscan_core::result::{FileRef, FileResult, Outcome};
+    let r = rig().await;
+    let n = 1200u64;
+    let s = Session::new(
+        unique("big"),
+        "alice".into(),
+        "s3://somewhere/isos".into(),
+        1,
+        0,
+        None,
+        1_795_000_000_000,
+    );
+    r.store.create(&s, &["HC-1".to_string()]).await.unwrap();
+    r.store.add_listed(&s.id, "", n, 0, true).await.unwrap();
+    // Long paths (a sort key holds 1,024 bytes): 1,200 results of ~2.6 KB each are more than
+    // one 1 MB query page on DynamoDB, and more than one 1,000-item page anywhere.
+    let dir = "deep/".repeat(170);
+    for i in 0..n {
+        let path = format!("{dir}iso_{i:05}.pdf");
+        let result = FileResult {
+            file: FileRef {
+                path: path.clone(),
+                size: Some(1),
+                link: format!("https://example.com/{path}"),
+            },
+            outcome: Outcome::Read {
+                codes: vec!["HC-1".into()],
+                pages: [("HC-1".to_string(), vec![1])].into_iter().collect(),
+                ocr: false,
+                needs_ocr: vec![],
+            },
+        };
+        r.store.record(&s.id, &result).await.unwrap();
+    }
+    assert!(r.store.try_begin_finalize(&s.id).await.unwrap());
+    r.dep.engine.finalize(&s.id).await.expect("finalize");
+    let done = r.store.get(&s.id).await.unwrap().unwrap();
+    assert_eq!(done.status, SessionStatus::Complete);
+    let bytes = r
+        .bucket
+        .client
+        .get_object()
+        .bucket(&r.bucket.name)
+        .key(format!("reports/{}.xlsx", s.id))
+        .send()
+        .await
+        .expect("report")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let rows = wb.worksheet_range("Processing Results").expect("sheet");
+    assert_eq!(rows.height() as u64 - 1, n);
+}
