@@ -140,6 +140,29 @@ impl ReportStore for S3Reports {
         Ok(self.link(session_id).await?.0)
     }
 
+    async fn put_file(
+        &self,
+        session_id: &str,
+        path: &std::path::Path,
+    ) -> Result<String, ReportStoreError> {
+        // Streamed from the file: the workbook is never in memory whole.
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| ReportStoreError(format!("cannot read the report: {e}")))?;
+        self.bucket
+            .client
+            .put_object()
+            .bucket(&self.bucket.name)
+            .key(report_key(session_id))
+            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .content_disposition("attachment; filename=\"isoscan-report.xlsx\"")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ReportStoreError(crate::describe(&e)))?;
+        Ok(self.link(session_id).await?.0)
+    }
+
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {
         let key = report_key(session_id);
         if !self.bucket.exists(&key).await.map_err(ReportStoreError)? {

@@ -318,6 +318,17 @@ pub trait ReportStore: Send + Sync {
     /// A folder for the report writer's spill files, when the store has one.
     fn scratch_dir(&self) -> Option<std::path::PathBuf>;
     async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError>;
+    /// Stores the report written to `path` (in the scratch folder); a store that can stream a
+    /// file overrides this.
+    async fn put_file(
+        &self,
+        session_id: &str,
+        path: &std::path::Path,
+    ) -> Result<String, ReportStoreError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| ReportStoreError(format!("cannot read {}: {e}", path.display())))?;
+        self.put(session_id, bytes).await
+    }
     /// A download URL for a stored report, signed anew, and how long it lives in seconds.
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError>;
 }

@@ -601,15 +601,39 @@ impl Engine {
             needs_ocr,
             version: self.config.version.clone(),
         };
-        let mut bytes = std::io::Cursor::new(Vec::new());
-        builder
-            .finish(&summary, &mut bytes)
-            .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
-        let url = self
-            .ports
-            .reports
-            .put(session_id, bytes.into_inner())
-            .await?;
+        let report_err =
+            |e: &dyn std::fmt::Display| EngineError::Report(ReportStoreError(e.to_string()));
+        let url = match &scratch {
+            // With a scratch folder the workbook goes to a file and the store streams it from
+            // there: a 100,000-row report is never held in memory whole.
+            Some(dir) => {
+                // Unique per attempt: a retried finalize may run beside the first one.
+                let path = dir.join(format!(
+                    "isoscan-report-{session_id}-{}.xlsx.part",
+                    self.ports.clock.new_id()
+                ));
+                let file = std::fs::File::create(&path).map_err(|e| report_err(&e))?;
+                let written = builder
+                    .finish(&summary, std::io::BufWriter::new(file))
+                    .map_err(|e| report_err(&e));
+                let put = match written {
+                    Ok(()) => self.ports.reports.put_file(session_id, &path).await,
+                    Err(e) => Err(ReportStoreError(e.to_string())),
+                };
+                let _ = std::fs::remove_file(&path);
+                put?
+            }
+            None => {
+                let mut bytes = std::io::Cursor::new(Vec::new());
+                builder
+                    .finish(&summary, &mut bytes)
+                    .map_err(|e| report_err(&e))?;
+                self.ports
+                    .reports
+                    .put(session_id, bytes.into_inner())
+                    .await?
+            }
+        };
         if self
             .ports
             .sessions
