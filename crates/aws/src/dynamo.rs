@@ -183,6 +183,25 @@ impl DynamoStore {
         Ok(out.item().map(to_session))
     }
 
+    /// After a failed condition: whether the update carrying `token` was applied after all
+    /// (an SDK retry of a request whose first attempt succeeded fails its own condition).
+    async fn applied(&self, id: &str, token: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk(id))
+            .key("sk", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(crate::describe(&e)))?;
+        let item = out
+            .item()
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        Ok(get_s(item, "last_change").as_deref() == Some(token))
+    }
+
     async fn must(&self, id: &str) -> Result<Session, StoreError> {
         self.load(id)
             .await?
@@ -550,13 +569,16 @@ impl SessionStore for DynamoStore {
     }
 
     async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError> {
+        let token = crate::random_key();
         let r = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(id))
             .key("sk", s("META"))
-            .update_expression("SET #status = :finalizing")
+            .update_expression("SET #status = :finalizing, #lc = :token")
+            .expression_attribute_names("#lc", "last_change")
+            .expression_attribute_values(":token", s(token.clone()))
             .condition_expression(
                 "#status = :running AND #listing_done = :true AND #processed >= #total",
             )
@@ -572,9 +594,9 @@ impl SessionStore for DynamoStore {
         match r {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
-                // Not (yet) all processed, or another caller won; a missing session is an error.
-                self.must(id).await?;
-                Ok(false)
+                // Not (yet) all processed, or another caller won, or this very update was
+                // applied and the SDK's retry of it failed the condition: the token tells.
+                self.applied(id, &token).await
             }
             Err(e) => Err(unavailable(crate::describe(&e))),
         }
@@ -588,7 +610,8 @@ impl SessionStore for DynamoStore {
         now_ms: u64,
         report_url: Option<String>,
     ) -> Result<bool, StoreError> {
-        let mut expr = "SET #status = :to".to_string();
+        let token = crate::random_key();
+        let mut expr = "SET #status = :to, #lc = :token".to_string();
         let mut req = self
             .client
             .update_item()
@@ -598,7 +621,9 @@ impl SessionStore for DynamoStore {
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":from", s(status_str(from)))
-            .expression_attribute_values(":to", s(status_str(to)));
+            .expression_attribute_values(":to", s(status_str(to)))
+            .expression_attribute_names("#lc", "last_change")
+            .expression_attribute_values(":token", s(token.clone()));
         if to.is_final() {
             expr.push_str(", #finished_at = :now");
             req = req.expression_attribute_names("#finished_at", "finished_at");
@@ -612,8 +637,7 @@ impl SessionStore for DynamoStore {
         match req.update_expression(expr).send().await {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
-                self.must(id).await?;
-                Ok(false)
+                self.applied(id, &token).await
             }
             Err(e) => Err(unavailable(crate::describe(&e))),
         }
