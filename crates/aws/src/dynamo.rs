@@ -169,37 +169,33 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    /// The `META` item of a session or connection, read consistently.
+    async fn meta(&self, pk_value: AttributeValue) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", pk(id))
+            .key("pk", pk_value)
             .key("sk", s("META"))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable(crate::describe(&e)))?;
-        Ok(out.item().map(to_session))
+        Ok(out.item().cloned())
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.meta(pk(id)).await?.as_ref().map(to_session))
     }
 
     /// After a failed condition: whether the update carrying `token` was applied after all
     /// (an SDK retry of a request whose first attempt succeeded fails its own condition).
     async fn applied(&self, id: &str, token: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", pk(id))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable(crate::describe(&e)))?;
-        let item = out
-            .item()
+        let item = self
+            .meta(pk(id))
+            .await?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        Ok(get_s(item, "last_change").as_deref() == Some(token))
+        Ok(get_s(&item, "last_change").as_deref() == Some(token))
     }
 
     async fn must(&self, id: &str) -> Result<Session, StoreError> {
@@ -266,17 +262,8 @@ impl DynamoStore {
         &self,
         connection: &str,
     ) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("C#{connection}")))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable(crate::describe(&e)))?;
-        Ok(out.item().and_then(|i| get_s(i, "principal")))
+        let item = self.meta(s(format!("C#{connection}"))).await?;
+        Ok(item.and_then(|i| get_s(&i, "principal")))
     }
 
     /// Makes a connection follow a session.
@@ -330,17 +317,8 @@ impl DynamoStore {
 
     /// The session a connection follows (the last it subscribed to).
     pub async fn connection_session(&self, connection: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("C#{connection}")))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable(crate::describe(&e)))?;
-        Ok(out.item().and_then(|i| get_s(i, "session")))
+        let item = self.meta(s(format!("C#{connection}"))).await?;
+        Ok(item.and_then(|i| get_s(&i, "session")))
     }
 
     /// Forgets a connection and its subscription (to `session`, or to the one it recorded).
