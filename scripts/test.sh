@@ -45,7 +45,7 @@ log="$(mktemp)"
 moto_pid=""
 trap 'rm -f "$log"; [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null' EXIT
 moto_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
+python3 scripts/moto_server.py -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
 moto_pid=$!
 export ISOSCAN_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 for _ in $(seq 100); do

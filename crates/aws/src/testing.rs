@@ -5,8 +5,9 @@ use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
-/// The emulator's endpoint: `ISOSCAN_MOTO_ENDPOINT`, or a `python3 -m moto.server` started for
-/// this process (and stopped with it).
+/// The emulator's endpoint: `ISOSCAN_MOTO_ENDPOINT`, or moto started for this process (and
+/// stopped with it) through `scripts/moto_server.py`, which adds the management API's 410 Gone
+/// and throttling that moto leaves out.
 pub fn endpoint() -> String {
     static EP: OnceLock<String> = OnceLock::new();
     EP.get_or_init(|| {
@@ -23,8 +24,7 @@ pub fn endpoint() -> String {
         std::thread::spawn(move || {
             let mut cmd = std::process::Command::new("python3");
             cmd.args([
-                "-m",
-                "moto.server",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/moto_server.py"),
                 "-H",
                 "127.0.0.1",
                 "-p",
@@ -145,4 +145,60 @@ pub async fn posted(connection: &str) -> Vec<serde_json::Value> {
         }
     }
     out
+}
+
+/// A queue whose messages move to a dead-letter queue after `max_receives` receives, as the
+/// stack configures it: (queue URL, dead-letter queue URL).
+pub async fn queue_with_dead_letters(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    max_receives: u32,
+) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .expect("dead-letter queue");
+    let dlq_url = dlq.queue_url().expect("url").to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes");
+    let arn = arn
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .expect("arn")
+        .clone();
+    let q = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("queue");
+    (q.queue_url().expect("url").to_string(), dlq_url)
+}
+
+/// Closes a connection on the management API's side, as a client going away does: posts to
+/// it answer 410 Gone from then on.
+pub async fn close_connection(conf: &aws_config::SdkConfig, connection: &str) {
+    let api = aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(conf)
+            .endpoint_url(endpoint())
+            .build(),
+    );
+    api.delete_connection()
+        .connection_id(connection)
+        .send()
+        .await
+        .expect("delete connection");
 }

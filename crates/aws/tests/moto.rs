@@ -90,3 +90,73 @@ async fn s3_reports_are_linked_anew() {
     assert_eq!(ttl, 3600);
     assert!(again.contains("X-Amz-Expires=3600"), "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notifier_forgets_gone_connections_and_retries_throttles() {
+    use isoscan_aws::notifier::{ApiGatewayNotifier, Posted};
+    use isoscan_aws::testing::{close_connection, endpoint, posted, start_recording};
+    use isoscan_core::protocol::{Envelope, ServerMessage};
+
+    let conf = config().await;
+    start_recording().await;
+    let store = store().await;
+    let notifier = ApiGatewayNotifier {
+        client: aws_sdk_apigatewaymanagement::Client::from_conf(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&conf)
+                .endpoint_url(endpoint())
+                .build(),
+        ),
+        store: store.clone(),
+    };
+    let session = unique("s");
+    let (live, gone, slow) = (unique("live"), unique("gone"), unique("throttled-c"));
+    for c in [&live, &gone, &slow] {
+        store.connection_opened(c, "alice", 0).await.expect("open");
+        store.subscribe(&session, c, 0).await.expect("subscribe");
+    }
+    close_connection(&conf, &gone).await;
+
+    let env = Envelope {
+        session_id: session.clone(),
+        seq: 0,
+        ts: None,
+        message: ServerMessage::Pong {},
+    };
+    notifier
+        .publish(&env)
+        .await
+        .expect("a gone follower fails nothing");
+    let mut left = store.followers(&session).await.expect("followers");
+    left.sort();
+    let mut want = vec![live.clone(), slow.clone()];
+    want.sort();
+    assert_eq!(
+        left, want,
+        "the gone connection is forgotten, the others kept"
+    );
+    assert_eq!(store.connection_principal(&gone).await.unwrap(), None);
+    // Refused four times with 429 (past the SDK's own three attempts), then delivered once.
+    assert_eq!(posted(&live).await.len(), 1);
+    assert_eq!(posted(&slow).await.len(), 1);
+    assert_eq!(posted(&slow).await[0]["type"], "PONG");
+
+    let big = "x".repeat(128 * 1024 + 1);
+    assert_eq!(notifier.post(&live, &big).await.unwrap(), Posted::TooLarge);
+    assert_eq!(posted(&live).await.len(), 1, "never sent");
+    assert_eq!(notifier.post(&gone, "{}").await.unwrap(), Posted::Gone);
+
+    // A throttled connection refuses a plain post; the notifier's retries get through.
+    let fresh = unique("throttled-d");
+    let refused = notifier
+        .client
+        .post_to_connection()
+        .connection_id(&fresh)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("{}"))
+        .send()
+        .await
+        .expect_err("throttled");
+    assert!(refused
+        .as_service_error()
+        .is_some_and(|e| e.is_limit_exceeded_exception()));
+    assert_eq!(notifier.post(&fresh, "{}").await.unwrap(), Posted::Sent);
+}

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::s3::{Bucket, S3Uploads};
-use isoscan_aws::sqs::SqsQueue;
-use isoscan_aws::testing::{config, endpoint, posted, s3, start_recording, unique};
+use isoscan_aws::testing::{
+    close_connection, config, endpoint, posted, queue_with_dead_letters, s3, start_recording,
+    unique,
+};
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
 use isoscan_engine::ports::*;
 use isoscan_lambda::{Deployment, QueuedJob, Refused, Settings};
@@ -20,7 +22,9 @@ struct Rig {
     dep: Deployment,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
+    dead_letters: String,
     bucket: Bucket,
+    conf: aws_config::SdkConfig,
     store: Arc<DynamoStore>,
 }
 
@@ -34,9 +38,8 @@ async fn rig() -> Rig {
     ));
     store.create_table().await.expect("table");
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let queue_url = SqsQueue::create(&sqs, &unique("jobs"))
-        .await
-        .expect("queue");
+    // As the stack has it: a message received five times moves to the dead-letter queue.
+    let (queue_url, dead_letters) = queue_with_dead_letters(&sqs, &unique("jobs"), 5).await;
     let bucket = Bucket::new(s3(&conf), unique("isoscan").to_lowercase());
     bucket.create().await.expect("bucket");
     std::env::set_var("AWS_S3_FORCE_PATH_STYLE", "true");
@@ -60,17 +63,23 @@ async fn rig() -> Rig {
         dep,
         sqs,
         queue_url,
+        dead_letters,
         bucket,
         store,
+        conf,
     }
 }
 
 /// Up to 10 jobs as the SQS trigger hands them over.
 async fn take(r: &Rig, visibility: i32) -> Vec<(QueuedJob, String)> {
+    take_from(r, &r.queue_url, visibility).await
+}
+
+async fn take_from(r: &Rig, queue: &str, visibility: i32) -> Vec<(QueuedJob, String)> {
     let out = r
         .sqs
         .receive_message()
-        .queue_url(&r.queue_url)
+        .queue_url(queue)
         .max_number_of_messages(10)
         .visibility_timeout(visibility)
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
@@ -97,9 +106,13 @@ async fn take(r: &Rig, visibility: i32) -> Vec<(QueuedJob, String)> {
 }
 
 async fn delete(r: &Rig, receipt: &str) {
+    delete_from(r, &r.queue_url, receipt).await
+}
+
+async fn delete_from(r: &Rig, queue: &str, receipt: &str) {
     r.sqs
         .delete_message()
-        .queue_url(&r.queue_url)
+        .queue_url(queue)
         .receipt_handle(receipt)
         .send()
         .await
@@ -267,7 +280,7 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
+async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
     let r = rig().await;
     let c1 = unique("c1");
     r.dep
@@ -284,37 +297,63 @@ async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
         .await
         .expect("start");
     let session = session_of(&r, &c1).await;
-    // The listing runs; one of the two file batches "keeps failing" and lands in the DLQ.
-    let mut dead = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // A second tab follows the scan, then goes away without a $disconnect: API Gateway answers
+    // 410 for it from then on.
+    let c2 = unique("c2");
+    r.dep
+        .connect(&c2, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    r.dep
+        .message(
+            &c2,
+            &json!({"action": "subscribe", "session_id": session}).to_string(),
+        )
+        .await
+        .expect("subscribe");
+    close_connection(&r.conf, &c2).await;
+
+    // The worker dies on one file batch every time it gets it (never acknowledged, back at
+    // once): SQS itself moves it to the dead-letter queue after five receives, and the drain,
+    // fed from that queue as its trigger would be, records its files as errors.
+    let mut poison: Option<(String, String)> = None;
+    let mut receives = 0;
+    let mut drained = vec![];
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let s = r.store.get(&session).await.unwrap().unwrap();
         if s.status.is_final() {
             break;
         }
         assert!(Instant::now() < deadline, "{s:?}");
-        for (job, receipt) in take(&r, 30).await {
-            if dead.is_none() && job.body.contains("\"files\"") {
-                dead = Some(job);
-            } else {
-                assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+        for (job, receipt) in take(&r, 0).await {
+            if poison.is_none() && job.body.contains("\"files\"") {
+                poison = Some((job.message_id.clone(), job.body.clone()));
             }
+            if poison.as_ref().is_some_and(|(id, _)| *id == job.message_id) {
+                receives += 1;
+                continue;
+            }
+            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
             delete(&r, &receipt).await;
         }
-        if let Some(d) = &dead {
-            if r.store.get(&session).await.unwrap().unwrap().processed > 0 {
-                assert!(r
-                    .dep
-                    .drain_dead_letters(std::slice::from_ref(d))
-                    .await
-                    .is_empty());
-            }
+        for (job, receipt) in take_from(&r, &r.dead_letters, 30).await {
+            assert!(r
+                .dep
+                .drain_dead_letters(std::slice::from_ref(&job))
+                .await
+                .is_empty());
+            drained.push(job.message_id.clone());
+            delete_from(&r, &r.dead_letters, &receipt).await;
         }
     }
+    let (poison_id, poison_body) = poison.expect("a dead batch");
+    assert_eq!(receives, 5, "received maxReceiveCount times, then moved");
+    assert_eq!(drained, vec![poison_id]);
     let s = r.store.get(&session).await.unwrap().unwrap();
     assert_eq!(s.status, SessionStatus::Complete);
     assert_eq!(s.processed, 12);
-    let dead_files = match serde_json::from_str::<Job>(&dead.expect("a dead batch").body).unwrap() {
+    let dead_files = match serde_json::from_str::<Job>(&poison_body).unwrap() {
         Job::Files { files, .. } => files.len() as u64,
         other => panic!("{other:?}"),
     };
@@ -325,6 +364,14 @@ async fn a_dead_letter_becomes_file_errors_and_the_scan_completes() {
         .filter(|e| matches!(&e.message, ServerMessage::FileError { data } if data.error.contains("gave up")))
         .count() as u64;
     assert_eq!(gave_up, dead_files);
+    // The live tab got everything through COMPLETE; the gone one was forgotten on its first 410.
+    let live = posted(&c1).await;
+    assert_eq!(
+        live.last().map(|m| m["type"].clone()),
+        Some(json!("COMPLETE"))
+    );
+    assert_eq!(r.store.connection_principal(&c2).await.unwrap(), None);
+    assert_eq!(r.store.followers(&session).await.unwrap(), vec![c1.clone()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
