@@ -17,4 +17,7 @@ new IsoscanStack(app, ctx("stackName") ?? "Isoscan", {
   dashboardOrigin: ctx("dashboardOrigin"),
   amplify: flag("amplify"),
   tracing: flag("tracing"),
+  cognito: ctx("cognitoUserPoolId")
+    ? { userPoolId: ctx("cognitoUserPoolId"), clientId: ctx("cognitoClientId") }
+    : undefined,
 });

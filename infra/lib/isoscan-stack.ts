@@ -29,6 +29,8 @@ export interface IsoscanProps extends StackProps {
   dashboardOrigin: string;
   amplify: boolean;
   tracing: boolean;
+  /** An existing Cognito user pool whose tokens `$connect` accepts beside the API tokens. */
+  cognito?: { userPoolId: string; clientId: string };
 }
 
 /** Client actions of DESIGN.md, each its own route (API Gateway selects on `action`). */
@@ -121,7 +123,16 @@ export class IsoscanStack extends Stack {
       });
     };
 
-    const connect = fn("ws-connect", 10, { TOKENS_SECRET_ID: tokens.secretArn });
+    const connect = fn("ws-connect", 10, {
+      TOKENS_SECRET_ID: tokens.secretArn,
+      // The pool's keys are public (its JWKS URL): no grant is needed to check its tokens.
+      ...(props.cognito
+        ? {
+            COGNITO_ISSUER: `https://cognito-idp.${this.region}.amazonaws.com/${props.cognito.userPoolId}`,
+            COGNITO_CLIENT_ID: props.cognito.clientId,
+          }
+        : {}),
+    });
     const disconnect = fn("ws-disconnect", 10, {});
     // API Gateway answers within 29 s: the message handler never waits for a scan.
     const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn });

@@ -146,3 +146,16 @@ test("outputs; Amplify only when asked, with the socket URL injected", () => {
   withAmplify.hasResourceProperties("AWS::Amplify::Branch", { BranchName: "main" });
   withAmplify.hasOutput("AmplifyAppUrl", {});
 });
+
+test("Cognito: only the connect function learns the pool and client, and only when given", () => {
+  const withPool = synth({ cognito: { userPoolId: "eu-west-1_Abc123", clientId: "dashboardclient" } });
+  const fns = Object.values(withPool.findResources("AWS::Lambda::Function")) as any[];
+  const told = fns.filter((f) => f.Properties.Environment?.Variables?.COGNITO_CLIENT_ID);
+  assert.equal(told.length, 1);
+  const vars = told[0].Properties.Environment.Variables;
+  assert.equal(vars.COGNITO_CLIENT_ID, "dashboardclient");
+  assert.ok(JSON.stringify(vars.COGNITO_ISSUER).includes("eu-west-1_Abc123"));
+  assert.ok(vars.TOKENS_SECRET_ID, "the connect function");
+  const without = Object.values(t.findResources("AWS::Lambda::Function")) as any[];
+  assert.equal(without.filter((f) => f.Properties.Environment?.Variables?.COGNITO_ISSUER).length, 0);
+});

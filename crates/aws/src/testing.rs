@@ -202,3 +202,28 @@ pub async fn close_connection(conf: &aws_config::SdkConfig, connection: &str) {
         .await
         .expect("delete connection");
 }
+
+/// One call to moto's Cognito user pool API (JSON 1.1), to set up pools, clients and users.
+pub async fn cognito(action: &str, body: serde_json::Value) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(endpoint())
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "X-Amz-Target",
+            format!("AWSCognitoIdentityProviderService.{action}"),
+        )
+        // moto picks the service from the credential scope of the signature.
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cognito-idp/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("cognito call");
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.expect("cognito answer");
+    assert!(status.is_success(), "{action}: {v}");
+    v
+}

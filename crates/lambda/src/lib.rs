@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use isoscan_aws::cognito::{CognitoSettings, CognitoVerifier, TokenError};
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
@@ -46,6 +47,8 @@ pub struct Settings {
     pub callback_url: String,
     /// The Secrets Manager secret with `{"tokens": {"TOKEN": "principal"}}`.
     pub tokens_secret: Option<String>,
+    /// A Cognito user pool whose tokens are accepted too.
+    pub cognito: Option<CognitoSettings>,
 }
 
 impl Settings {
@@ -57,6 +60,7 @@ impl Settings {
             bucket: var("BUCKET_NAME")?,
             callback_url: var("CALLBACK_URL")?,
             tokens_secret: std::env::var("TOKENS_SECRET_ID").ok(),
+            cognito: CognitoSettings::from_env(),
         })
     }
 }
@@ -83,6 +87,7 @@ pub struct Deployment {
     pub store: Arc<DynamoStore>,
     pub notifier: Arc<ApiGatewayNotifier>,
     tokens: serde_json::Value,
+    cognito: Option<CognitoVerifier>,
 }
 
 impl Deployment {
@@ -128,6 +133,7 @@ impl Deployment {
             // Only the connect handler checks tokens; the others never read the secret.
             (None, None) => serde_json::Value::Null,
         };
+        let cognito = s.cognito.clone().map(CognitoVerifier::new);
         let ports = Ports {
             sessions: store.clone(),
             events: store.clone(),
@@ -154,6 +160,7 @@ impl Deployment {
             store,
             notifier,
             tokens,
+            cognito,
         })
     }
 
@@ -167,9 +174,22 @@ impl Deployment {
     /// `$connect`: checks the token and records the connection with its principal. Never
     /// posts (API Gateway does not accept posts before the connection is established).
     pub async fn connect(&self, connection: &str, token: Option<&str>) -> Result<String, Refused> {
-        let principal = token
-            .and_then(|t| isoscan_aws::secrets::principal_of(&self.tokens, t))
-            .ok_or(Refused::Unauthorized)?;
+        let token = token.ok_or(Refused::Unauthorized)?;
+        let principal = match isoscan_aws::secrets::principal_of(&self.tokens, token) {
+            Some(p) => p,
+            None => match &self.cognito {
+                Some(c) if CognitoVerifier::looks_like_jwt(token) => {
+                    c.principal(token).await.map_err(|e| match e {
+                        TokenError::Invalid(why) => {
+                            tracing::info!(connection, %why, "token refused");
+                            Refused::Unauthorized
+                        }
+                        TokenError::KeysUnavailable(e) => Refused::Unavailable(e),
+                    })?
+                }
+                _ => return Err(Refused::Unauthorized),
+            },
+        };
         self.store
             .connection_opened(connection, &principal, Self::now_s())
             .await

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use isoscan_aws::cognito::CognitoSettings;
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::s3::{Bucket, S3Uploads};
 use isoscan_aws::testing::{
-    close_connection, config, endpoint, posted, queue_with_dead_letters, s3, start_recording,
-    unique,
+    close_connection, cognito, config, endpoint, posted, queue_with_dead_letters, s3,
+    start_recording, unique,
 };
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
 use isoscan_engine::ports::*;
@@ -29,6 +30,10 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with(None).await
+}
+
+async fn rig_with(cognito: Option<CognitoSettings>) -> Rig {
     let conf = config().await;
     start_recording().await;
     let table = unique("isoscan");
@@ -52,6 +57,7 @@ async fn rig() -> Rig {
             // moto serves the management API's /@connections/ paths at its root.
             callback_url: endpoint(),
             tokens_secret: None,
+            cognito,
         },
         Some(
             json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
@@ -487,4 +493,119 @@ async fn a_report_past_dynamodbs_1_mb_page_holds_every_row() {
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
     let rows = wb.worksheet_range("Processing Results").expect("sheet");
     assert_eq!(rows.height() as u64 - 1, n);
+}
+
+/// A user pool, two app clients and a user in moto: (pool id, client, other client, ID token,
+/// access token).
+async fn cognito_user() -> (String, String, String, String, String) {
+    let pool = cognito("CreateUserPool", json!({"PoolName": unique("pool")})).await["UserPool"]
+        ["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            cognito(
+                "CreateUserPoolClient",
+                json!({"UserPoolId": pool, "ClientName": name, "ExplicitAuthFlows": ["ADMIN_NO_SRP_AUTH"]}),
+            )
+            .await["UserPoolClient"]["ClientId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (dashboard, other) = (client("dashboard").await, client("other").await);
+    cognito(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "carol", "TemporaryPassword": "Temp-Passw0rd!"}),
+    )
+    .await;
+    cognito(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": "carol", "Password": "Real-Passw0rd!", "Permanent": true}),
+    )
+    .await;
+    let auth = cognito(
+        "AdminInitiateAuth",
+        json!({"UserPoolId": pool, "ClientId": dashboard, "AuthFlow": "ADMIN_NO_SRP_AUTH",
+               "AuthParameters": {"USERNAME": "carol", "PASSWORD": "Real-Passw0rd!"}}),
+    )
+    .await;
+    let r = &auth["AuthenticationResult"];
+    (
+        pool,
+        dashboard,
+        other,
+        r["IdToken"].as_str().unwrap().to_string(),
+        r["AccessToken"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_tokens_of_the_pool_and_client_are_accepted_and_others_refused() {
+    let (pool, dashboard, other, id_token, access_token) = cognito_user().await;
+    let settings = |pool: &str, client: &str| CognitoSettings {
+        issuer: format!("https://cognito-idp.us-east-1.amazonaws.com/{pool}"),
+        client_id: client.to_string(),
+        // moto serves the pool's keys at POOL/.well-known/jwks.json, as Cognito does.
+        jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", endpoint())),
+    };
+    let r = rig_with(Some(settings(&pool, &dashboard))).await;
+    for token in [&id_token, &access_token] {
+        let c = unique("c");
+        assert_eq!(r.dep.connect(&c, Some(token)).await.unwrap(), "carol");
+        assert_eq!(
+            r.store.connection_principal(&c).await.unwrap().as_deref(),
+            Some("carol")
+        );
+    }
+    // API tokens still work beside the pool.
+    assert_eq!(
+        r.dep
+            .connect(&unique("c"), Some("alice-token-0123456789"))
+            .await
+            .unwrap(),
+        "alice"
+    );
+    // A changed claim breaks the signature.
+    let mut parts: Vec<String> = id_token.split('.').map(str::to_string).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    let forged = parts.join(".");
+    for (why, token) in [
+        ("forged", forged.as_str()),
+        ("garbage", "a.b.c"),
+        ("no token", ""),
+    ] {
+        let c = unique("c");
+        assert!(
+            matches!(
+                r.dep.connect(&c, Some(token)).await,
+                Err(Refused::Unauthorized)
+            ),
+            "{why}"
+        );
+        assert_eq!(r.store.connection_principal(&c).await.unwrap(), None);
+    }
+    // Another app client of the same pool, or another pool: refused.
+    let r2 = rig_with(Some(settings(&pool, &other))).await;
+    assert!(matches!(
+        r2.dep.connect(&unique("c"), Some(&id_token)).await,
+        Err(Refused::Unauthorized)
+    ));
+    let (pool2, dashboard2, ..) = cognito_user().await;
+    let r3 = rig_with(Some(settings(&pool2, &dashboard2))).await;
+    assert!(matches!(
+        r3.dep.connect(&unique("c"), Some(&access_token)).await,
+        Err(Refused::Unauthorized)
+    ));
+    // Keys that cannot be fetched are the server's trouble, not a refusal of the user.
+    let mut down = settings(&pool, &dashboard);
+    down.jwks_url = Some("http://127.0.0.1:9/jwks.json".into());
+    let r4 = rig_with(Some(down)).await;
+    assert!(matches!(
+        r4.dep.connect(&unique("c"), Some(&id_token)).await,
+        Err(Refused::Unavailable(_))
+    ));
 }
