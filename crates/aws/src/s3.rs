@@ -449,6 +449,7 @@ impl Source for S3Source {
                 .map(|p| p.uri().to_string())
                 .unwrap_or_default();
             page.files.push(isoscan_core::result::FileRef {
+                id: None,
                 path,
                 size: o.size().map(|s| s.max(0) as u64),
                 link,

@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             codes.iter().map(|c| (c.clone(), vec![1, 2])).collect();
         let r = FileResult {
             file: FileRef {
+                id: None,
                 path: format!("area-{:03}/iso_{i:06}.pdf", i / 500),
                 size: None,
                 link: format!("file:///drawings/area-{:03}/iso_{i:06}.pdf", i / 500),

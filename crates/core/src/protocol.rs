@@ -521,6 +521,7 @@ mod tests {
     fn wire_shape() {
         let r = FileResult {
             file: FileRef {
+                id: None,
                 path: "a/b/ISO-1.pdf".into(),
                 size: None,
                 link: "file:///x/a/b/ISO-1.pdf".into(),

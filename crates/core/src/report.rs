@@ -363,6 +363,7 @@ mod tests {
     fn read(codes: &[&str], pages: &[(&str, Vec<u32>)], path: &str) -> FileResult {
         FileResult {
             file: FileRef {
+                id: None,
                 path: path.into(),
                 size: None,
                 link: format!("file:///d/{path}"),
@@ -407,6 +408,7 @@ mod tests {
         .unwrap();
         let err = FileResult {
             file: FileRef {
+                id: None,
                 path: "c/bad.pdf".into(),
                 size: None,
                 link: String::new(),

@@ -12,6 +12,9 @@ pub struct FileRef {
     pub size: Option<u64>,
     /// Where the drawing opens in a browser or viewer.
     pub link: String,
+    /// The source's own handle of the file where its path does not find it (a Drive file ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl FileRef {

@@ -631,6 +631,7 @@ impl Source for MemorySource {
         for name in names.iter().skip(start).take(size) {
             if name.ends_with(".pdf") {
                 page.files.push(isoscan_core::result::FileRef {
+                    id: None,
                     path: name.to_string(),
                     size: None,
                     link: format!("memory:{name}"),

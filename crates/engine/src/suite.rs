@@ -12,6 +12,7 @@ use crate::ports::*;
 
 fn result(path: &str, codes: &[&str], error: bool) -> FileResult {
     let file = FileRef {
+        id: None,
         path: path.into(),
         size: Some(1),
         link: format!("file:///{path}"),

@@ -459,6 +459,7 @@ async fn a_report_past_dynamodbs_1_mb_page_holds_every_row() {
         let path = format!("{dir}iso_{i:05}.pdf");
         let result = FileResult {
             file: FileRef {
+                id: None,
                 path: path.clone(),
                 size: Some(1),
                 link: format!("https://example.com/{path}"),

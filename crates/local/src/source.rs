@@ -144,6 +144,7 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                 let path = rel_path(&parts);
                 out.push(Entry::Error(
                     FileRef {
+                        id: None,
                         path: format!("{path}/"),
                         size: None,
                         link: file_url(&dir),
@@ -164,6 +165,7 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
             p.push(name.clone());
             let rel = rel_path(&p);
             let fref = |size| FileRef {
+                id: None,
                 path: rel.clone(),
                 size,
                 link: file_url(&path),
@@ -268,6 +270,7 @@ impl LocalSource {
                 Err(e) => {
                     out.push(Entry::Error(
                         FileRef {
+                            id: None,
                             path: format!("#{i}"),
                             size: None,
                             link: link.clone(),
@@ -284,6 +287,7 @@ impl LocalSource {
             let Some(safe) = entry.enclosed_name() else {
                 out.push(Entry::Error(
                     FileRef {
+                        id: None,
                         path: raw_name.clone(),
                         size: None,
                         link: link.clone(),
@@ -307,6 +311,7 @@ impl LocalSource {
             }
             if is_pdf(&rel) {
                 out.push(Entry::File(FileRef {
+                    id: None,
                     path: rel,
                     size: Some(entry.size()),
                     link: link.clone(),

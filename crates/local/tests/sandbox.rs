@@ -12,6 +12,7 @@ use isoscan_pdfgen::{drawing, DrawingOptions};
 
 fn file(name: &str) -> FileRef {
     FileRef {
+        id: None,
         path: name.into(),
         size: None,
         link: String::new(),

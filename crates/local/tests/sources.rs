@@ -78,6 +78,7 @@ async fn a_server_reads_only_under_its_roots() {
         Err(SourceError::Forbidden(_))
     ));
     let link = isoscan_core::result::FileRef {
+        id: None,
         path: "sub/link.pdf".into(),
         size: None,
         link: String::new(),

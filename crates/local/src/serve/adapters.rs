@@ -146,6 +146,7 @@ impl ServeSource {
     /// A drawing's bytes for the link route.
     pub async fn open(&self, location: &str, path: &str, max: u64) -> Result<Vec<u8>, SourceError> {
         let file = FileRef {
+            id: None,
             path: path.to_string(),
             size: None,
             link: String::new(),

@@ -1,0 +1,142 @@
+//! The Drive links users paste, reduced to an item ID.
+
+/// What a link names: an item (folder or file; which one is known only after asking Drive,
+/// except for `/file/d/` links) and its resource key, if the link carried one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriveRef {
+    pub id: String,
+    pub resource_key: Option<String>,
+}
+
+pub const LINK_HELP: &str = "a Google Drive folder link looks like \
+    https://drive.google.com/drive/folders/FOLDER_ID (the address of the folder in the browser, \
+    or its \"Copy link\")";
+
+/// Whether a location is meant for Drive: a Google Drive or Docs address, or `gdrive:ID`.
+/// (A bare ID is Drive's too, but only where it cannot be a local folder: see [`is_bare_id`].)
+pub fn is_drive_link(location: &str) -> bool {
+    let l = location.trim().to_ascii_lowercase();
+    let rest = l
+        .strip_prefix("https://")
+        .or_else(|| l.strip_prefix("http://"))
+        .unwrap_or(&l);
+    rest.starts_with("drive.google.com/")
+        || rest.starts_with("docs.google.com/")
+        || rest == "drive.google.com"
+        || l.starts_with("gdrive:")
+}
+
+/// Whether a string has the shape of a Drive item ID (letters, digits, `-`, `_`; 19 to 80
+/// characters). Short words are not IDs, so a folder named `drawings` never is one.
+pub fn is_bare_id(s: &str) -> bool {
+    let s = s.trim();
+    (19..=80).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The item a link names. Accepts `…/drive/folders/ID`, `…/drive/u/N/folders/ID`,
+/// `…/folderview?id=ID`, `…/open?id=ID`, `…/file/d/ID/…`, `…/document/d/ID/…` (and other
+/// editors), with any `resourcekey`, `usp` or other parameters, `gdrive:ID`, or a bare ID.
+pub fn parse(location: &str) -> Result<DriveRef, String> {
+    let s = location.trim();
+    let invalid = || format!("{s}: not a Google Drive link; {LINK_HELP}");
+    if let Some(id) = s.strip_prefix("gdrive:") {
+        return if is_bare_id(id) {
+            Ok(DriveRef {
+                id: id.to_string(),
+                resource_key: None,
+            })
+        } else {
+            Err(invalid())
+        };
+    }
+    if is_bare_id(s) {
+        return Ok(DriveRef {
+            id: s.to_string(),
+            resource_key: None,
+        });
+    }
+    if !is_drive_link(s) {
+        return Err(invalid());
+    }
+    let with_scheme = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.into_owned())
+    };
+    let resource_key = query("resourcekey");
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|p| p.filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    // `folders/ID` or `d/ID` anywhere in the path (`/drive/u/0/folders/ID`,
+    // `/drive/mobile/folders/ID`, `/file/d/ID/view`, `/spreadsheets/d/ID/edit`).
+    let from_path = segments
+        .windows(2)
+        .find(|w| w[0] == "folders" || w[0] == "d")
+        .map(|w| w[1].to_string());
+    let id = from_path.or_else(|| query("id")).ok_or_else(invalid)?;
+    if !is_bare_id(&id) {
+        return Err(invalid());
+    }
+    Ok(DriveRef { id, resource_key })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+
+    #[test]
+    fn every_link_form_a_user_pastes_gives_the_id() {
+        for link in [
+            format!("https://drive.google.com/drive/folders/{ID}"),
+            format!("https://drive.google.com/drive/folders/{ID}?usp=sharing"),
+            format!("https://drive.google.com/drive/folders/{ID}?resourcekey=0-abc&usp=sharing"),
+            format!("https://drive.google.com/drive/u/0/folders/{ID}"),
+            format!("https://drive.google.com/drive/u/2/folders/{ID}/"),
+            format!("https://drive.google.com/drive/mobile/folders/{ID}"),
+            format!("https://drive.google.com/folderview?id={ID}"),
+            format!("https://drive.google.com/open?id={ID}"),
+            format!("https://drive.google.com/open?usp=sharing&id={ID}"),
+            format!("https://drive.google.com/file/d/{ID}/view?usp=sharing"),
+            format!("https://docs.google.com/document/d/{ID}/edit"),
+            format!("drive.google.com/drive/folders/{ID}"),
+            format!("  {ID}  "),
+            format!("gdrive:{ID}"),
+        ] {
+            assert_eq!(parse(&link).map(|r| r.id), Ok(ID.to_string()), "{link}");
+        }
+        let r = parse(&format!(
+            "https://drive.google.com/drive/folders/{ID}?resourcekey=0-abc_DEF"
+        ))
+        .unwrap();
+        assert_eq!(r.resource_key.as_deref(), Some("0-abc_DEF"));
+    }
+
+    #[test]
+    fn anything_else_says_what_a_folder_link_looks_like() {
+        for bad in [
+            "https://drive.google.com/drive/my-drive",
+            "https://drive.google.com/",
+            "https://example.com/drive/folders/abc",
+            "drawings",
+            "",
+            "https://drive.google.com/open?id=../../etc",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.contains("drive.google.com/drive/folders/"), "{e}");
+        }
+        assert!(!is_bare_id("drawings"));
+        assert!(!is_drive_link("./drive.google.com-export"));
+        assert!(is_drive_link("HTTPS://Drive.Google.com/drive/folders/x"));
+    }
+}
