@@ -339,7 +339,8 @@ impl Uploads for S3Uploads {
 pub struct S3Source {
     /// Builds clients for other buckets; the uploads live in `uploads`.
     pub client: Client,
-    pub uploads: S3Uploads,
+    /// The deployment's uploads (`upload:KEY`); none for the command line.
+    pub uploads: Option<S3Uploads>,
     pub link_ttl: Duration,
 }
 
@@ -356,10 +357,10 @@ impl S3Source {
                     "{location}: not an upload key"
                 )));
             }
-            return Ok((
-                self.uploads.bucket.name.clone(),
-                S3Uploads::files_prefix(key),
-            ));
+            let uploads = self.uploads.as_ref().ok_or_else(|| {
+                SourceError::Invalid(format!("{location}: uploads are not kept in S3 here"))
+            })?;
+            return Ok((uploads.bucket.name.clone(), S3Uploads::files_prefix(key)));
         }
         let rest = location.strip_prefix("s3://").ok_or_else(|| {
             SourceError::Invalid(format!(

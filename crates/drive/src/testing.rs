@@ -133,6 +133,49 @@ impl FakeDrive {
         });
     }
 
+    /// A PDF at `path` (`/`-separated) under folder `root`, with the folders between made as
+    /// needed; returns the file's ID.
+    pub fn put_path(&self, root: &str, path: &str, content: Vec<u8>) -> String {
+        let mut parent = root.to_string();
+        let parts: Vec<&str> = path.split('/').collect();
+        let new_id = |items: &Vec<Item>| format!("item{:021}", items.len());
+        for dir in &parts[..parts.len() - 1] {
+            let mut items = self.lock_items();
+            let found = items
+                .iter()
+                .find(|i| {
+                    i.mime == FOLDER && i.name == *dir && i.parent.as_deref() == Some(&parent)
+                })
+                .map(|i| i.id.clone());
+            parent = match found {
+                Some(id) => id,
+                None => {
+                    let id = new_id(&items);
+                    items.push(Item {
+                        id: id.clone(),
+                        name: dir.to_string(),
+                        mime: FOLDER.into(),
+                        parent: Some(parent.clone()),
+                        content: None,
+                        shortcut: None,
+                        trashed: false,
+                        shared_drive: false,
+                    });
+                    id
+                }
+            };
+        }
+        let id = new_id(&self.lock_items());
+        self.file(
+            &id,
+            parts[parts.len() - 1],
+            &parent,
+            "application/pdf",
+            content,
+        );
+        id
+    }
+
     pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
         f(&mut self.lock_behaviour());
     }

@@ -7,6 +7,7 @@
 
 pub mod memory;
 pub mod ports;
+pub mod routing;
 pub mod suite;
 pub mod usecases;
 

@@ -16,8 +16,10 @@ use isoscan_aws::sqs::SqsQueue;
 use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
+use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::memory::SystemClock;
 use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor};
+use isoscan_engine::routing::{Route, RoutedSource};
 use isoscan_engine::{Engine, EngineConfig, JobOutcome, Ports, Step, REPLAY_PAGE};
 
 /// Text extraction inside the Lambda: the function's own timeout and memory bound it; the
@@ -37,6 +39,12 @@ impl Extractor for InProcessExtractor {
     }
 }
 
+/// A Drive link or a bare Drive ID (nothing else here is a bare word: other sources are
+/// `s3://…` and `upload:…`).
+fn is_drive_link_or_id(location: &str) -> bool {
+    isoscan_drive::is_drive_link(location) || isoscan_drive::is_bare_id(location)
+}
+
 /// Where the deployment's resources are (the stack passes these as environment variables).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -49,6 +57,8 @@ pub struct Settings {
     pub tokens_secret: Option<String>,
     /// A Cognito user pool whose tokens are accepted too.
     pub cognito: Option<CognitoSettings>,
+    /// The Secrets Manager secret with the Drive service account key.
+    pub drive_secret: Option<String>,
 }
 
 impl Settings {
@@ -61,6 +71,9 @@ impl Settings {
             callback_url: var("CALLBACK_URL")?,
             tokens_secret: std::env::var("TOKENS_SECRET_ID").ok(),
             cognito: CognitoSettings::from_env(),
+            drive_secret: std::env::var("DRIVE_SECRET_ID")
+                .ok()
+                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -94,14 +107,15 @@ impl Deployment {
     /// From the Lambda's environment: built once per cold start.
     pub async fn from_env() -> anyhow::Result<Deployment> {
         let sdk = isoscan_aws::sdk_config().await;
-        Deployment::new(&sdk, Settings::from_env()?, None).await
+        Deployment::new(&sdk, Settings::from_env()?, None, None).await
     }
 
-    /// From explicit settings; `tokens` replaces the secret (tests).
+    /// From explicit settings; `tokens` and `drive` replace their secrets (tests).
     pub async fn new(
         sdk: &aws_config::SdkConfig,
         s: Settings,
         tokens: Option<serde_json::Value>,
+        drive: Option<DriveConfig>,
     ) -> anyhow::Result<Deployment> {
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -134,17 +148,46 @@ impl Deployment {
             (None, None) => serde_json::Value::Null,
         };
         let cognito = s.cognito.clone().map(CognitoVerifier::new);
+        let drive = match (drive, &s.drive_secret) {
+            (Some(d), _) => Some(d),
+            (None, Some(id)) => {
+                let secret =
+                    isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(sdk), id)
+                        .await?;
+                // An empty secret (as the stack creates it) leaves Drive off until a key is put.
+                if secret.get("private_key").is_some() || secret.get("service_account").is_some() {
+                    Some(DriveConfig::from_secret(&secret)?)
+                } else {
+                    None
+                }
+            }
+            (None, None) => None,
+        };
+        let drive = match drive {
+            Some(cfg) => Route::new(
+                is_drive_link_or_id,
+                Arc::new(DriveSource::new(DriveClient::new(cfg).await?)),
+            ),
+            None => Route::unavailable(
+                is_drive_link_or_id,
+                "Drive is not configured in this deployment: put a service account key in its \
+                 Drive secret (see SECURITY_DEPLOYMENT.md)",
+            ),
+        };
         let ports = Ports {
             sessions: store.clone(),
             events: store.clone(),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), s.queue_url)),
-            source: Arc::new(S3Source {
-                client: s3,
-                uploads: S3Uploads {
-                    bucket: bucket.clone(),
-                },
-                link_ttl: Duration::from_secs(7 * 24 * 3600),
-            }),
+            source: Arc::new(RoutedSource::new(
+                vec![drive],
+                Arc::new(S3Source {
+                    client: s3,
+                    uploads: Some(S3Uploads {
+                        bucket: bucket.clone(),
+                    }),
+                    link_ttl: Duration::from_secs(7 * 24 * 3600),
+                }),
+            )),
             extractor: Arc::new(InProcessExtractor {
                 limits: isoscan_extract::Limits::default(),
             }),

@@ -14,6 +14,7 @@ use isoscan_aws::testing::{
     start_recording, unique,
 };
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
+use isoscan_drive::DriveConfig;
 use isoscan_engine::ports::*;
 use isoscan_lambda::{Deployment, QueuedJob, Refused, Settings};
 use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
@@ -34,6 +35,10 @@ async fn rig() -> Rig {
 }
 
 async fn rig_with(cognito: Option<CognitoSettings>) -> Rig {
+    rig_full(cognito, None).await
+}
+
+async fn rig_full(cognito: Option<CognitoSettings>, drive: Option<DriveConfig>) -> Rig {
     let conf = config().await;
     start_recording().await;
     let table = unique("isoscan");
@@ -58,10 +63,12 @@ async fn rig_with(cognito: Option<CognitoSettings>) -> Rig {
             callback_url: endpoint(),
             tokens_secret: None,
             cognito,
+            drive_secret: None,
         },
         Some(
             json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
         ),
+        drive,
     )
     .await
     .expect("deployment");
@@ -609,4 +616,102 @@ async fn cognito_tokens_of_the_pool_and_client_are_accepted_and_others_refused()
         r4.dep.connect(&unique("c"), Some(&id_token)).await,
         Err(Refused::Unavailable(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drive_folder_is_listed_and_read_by_the_workers() {
+    use isoscan_drive::testing::{serve, FakeDrive};
+    use isoscan_drive::Credentials;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = write_corpus(dir.path(), 15, 11, DrawingOptions { small: true }).expect("corpus");
+    let codes = code_list(&truth, 30);
+    let d = FakeDrive::new("unused");
+    d.folder("proj000000000000000000000", "Project", None);
+    d.folder(
+        "area200000000000000000000",
+        "Area 2",
+        Some("proj000000000000000000000"),
+    );
+    let mut expected = std::collections::BTreeMap::new();
+    for (i, (name, t)) in truth.iter().enumerate() {
+        let (parent, path) = if i < 9 {
+            ("proj000000000000000000000", name.clone())
+        } else {
+            ("area200000000000000000000", format!("Area 2/{name}"))
+        };
+        let bytes = std::fs::read(dir.path().join(name)).expect("read");
+        d.put_path(parent, name, bytes);
+        let mut found: Vec<String> = t
+            .codes
+            .iter()
+            .filter(|c| codes.contains(c))
+            .cloned()
+            .collect();
+        found.sort();
+        if !found.is_empty() {
+            expected.insert(path, found);
+        }
+    }
+    d.behave(|b| {
+        b.page_cap = 4;
+        b.rate_limited_once
+            .insert("proj000000000000000000000".into());
+    });
+    let endpoint = serve(d.clone()).await;
+    let mut drive = DriveConfig::new(Credentials::ServiceAccount {
+        key_json: d.service_account_key(),
+        subject: None,
+    });
+    drive.endpoint = Some(endpoint);
+    drive.first_backoff = Duration::from_millis(20);
+    let r = rig_full(None, Some(drive)).await;
+    let c1 = unique("c1");
+    r.dep
+        .connect(&c1, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    r.dep
+        .message(
+            &c1,
+            &json!({"action": "start_scan",
+                    "drive_link": "https://drive.google.com/drive/folders/proj000000000000000000000?usp=sharing",
+                    "target_hole_codes": codes})
+            .to_string(),
+        )
+        .await
+        .expect("start");
+    let session = session_of(&r, &c1).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = r.store.get(&session).await.unwrap().unwrap();
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
+        for (job, receipt) in take(&r, 30).await {
+            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            delete(&r, &receipt).await;
+        }
+    }
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!(s.status, SessionStatus::Complete, "{s:?}");
+    assert_eq!((s.total, s.processed, s.errors), (15, 15, 0));
+    let log = r.store.since(&session, 0, 10_000).await.unwrap();
+    let mut got = std::collections::BTreeMap::new();
+    for e in &log {
+        if let ServerMessage::MatchFound { data } = &e.message {
+            let mut c = data.codes.clone();
+            c.sort();
+            assert!(
+                data.pdf_link
+                    .starts_with("https://drive.google.com/file/d/item"),
+                "{}",
+                data.pdf_link
+            );
+            got.insert(data.path.clone(), c);
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
 }

@@ -3,9 +3,10 @@
 //! axum server) and the `isoscan` binary.
 //!
 //! Adapters here implement the engine's ports; they hold no business logic. Nothing here may
-//! depend on AWS.
+//! depend on AWS except the S3 source, behind the `s3` feature; Drive comes from `isoscan-drive`.
 
 pub mod cli;
+pub mod remote;
 pub mod sandbox;
 pub mod scan;
 pub mod serve;

@@ -17,7 +17,8 @@ use crate::source::LocalSource;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScanArgs {
-    /// A folder of drawings, or a .zip archive of them.
+    /// A folder of drawings, a .zip archive of them, a Google Drive folder link (or ID), or
+    /// s3://bucket/prefix.
     pub source: PathBuf,
     /// The code list: .xlsx, .xlsm, .xls, .ods, .csv or .txt. Without one, every file is
     /// reported with the codes the discovery pattern finds.
@@ -40,6 +41,8 @@ pub struct ScanArgs {
     pub events: Option<String>,
     #[command(flatten)]
     pub reading: ReadingArgs,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
 }
 
 /// How drawings are read: parallelism and the per-file limits (`scan` and `serve` alike).
@@ -131,7 +134,9 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         sessions: store.clone(),
         events: store.clone(),
         queue: Arc::new(MemoryQueue::new()),
-        source: Arc::new(LocalSource::new(None)),
+        source: Arc::new(
+            crate::remote::sources(&args.remote, Arc::new(LocalSource::new(None))).await?,
+        ),
         extractor: Arc::new(ProcessPool::new(pool)),
         notifier: notifier.clone(),
         reports: Arc::new(ReportFile {

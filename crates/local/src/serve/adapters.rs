@@ -130,8 +130,8 @@ impl ServeSource {
             None => {
                 if location.contains("://") && !location.starts_with("file://") {
                     return Err(SourceError::Invalid(format!(
-                        "{location}: this server reads folders on its machine and uploads; \
-                         Drive and S3 sources are not configured"
+                        "{location}: this server reads folders under its roots, uploads, Drive links and \
+                         s3://bucket/prefix"
                     )));
                 }
                 Ok((&self.folders, location.to_string()))

@@ -55,6 +55,8 @@ pub struct ServeArgs {
     pub max_upload_mb: u64,
     #[command(flatten)]
     pub reading: ReadingArgs,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
 }
 
 /// Holds an exclusive lock on the data folder for the life of the server: two servers on one
@@ -161,7 +163,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         sessions: state.clone(),
         events: state.clone(),
         queue: state.clone(),
-        source: source.clone(),
+        source: Arc::new(crate::remote::sources(&args.remote, source.clone()).await?),
         extractor: Arc::new(ProcessPool::new(args.reading.pool(program))),
         notifier: hub.clone(),
         reports: reports.clone(),
