@@ -160,3 +160,71 @@ async fn the_notifier_forgets_gone_connections_and_retries_throttles() {
         .is_some_and(|e| e.is_limit_exceeded_exception()));
     assert_eq!(notifier.post(&fresh, "{}").await.unwrap(), Posted::Sent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_s3_prefix_of_more_than_1000_nested_keys_is_listed_page_by_page() {
+    use isoscan_aws::s3::S3Source;
+    use std::collections::BTreeSet;
+
+    let b = bucket().await;
+    // 1,050 drawings in nested "folders", a non-drawing, and a key outside the prefix.
+    let mut keys: Vec<String> = (0..1050)
+        .map(|i| format!("site/isos/area-{}/line-{}/iso-{i:04}.pdf", i % 3, i % 7))
+        .collect();
+    keys.push("site/isos/readme.txt".into());
+    keys.push("site/other/iso-9999.pdf".into());
+    for chunk in keys.chunks(50) {
+        let puts = chunk.iter().map(|k| {
+            b.client
+                .put_object()
+                .bucket(&b.name)
+                .key(k)
+                .body(format!("%PDF {k}").into_bytes().into())
+                .send()
+        });
+        for r in futures::future::join_all(puts).await {
+            r.expect("put");
+        }
+    }
+    let src = S3Source {
+        client: b.client.clone(),
+        uploads: None,
+        link_ttl: std::time::Duration::from_secs(600),
+    };
+    let location = format!("s3://{}/site/isos", b.name);
+    src.check(&location).await.expect("check");
+    let (mut files, mut skipped, mut pages) = (vec![], vec![], 0);
+    let mut cursor: Option<String> = None;
+    loop {
+        let p = src.list(&location, cursor.as_deref()).await.expect("list");
+        pages += 1;
+        files.extend(p.files);
+        skipped.extend(p.skipped);
+        cursor = p.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 2, "ListObjectsV2 answers 1,000 keys a page");
+    let paths: BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(paths.len(), 1050);
+    assert!(paths.contains("area-1/line-1/iso-0001.pdf"));
+    assert_eq!(skipped, vec!["readme.txt".to_string()]);
+    let f = files
+        .iter()
+        .find(|f| f.path == "area-2/line-6/iso-1049.pdf")
+        .unwrap();
+    assert!(f.link.contains("X-Amz-Signature"), "{}", f.link);
+    assert_eq!(
+        src.fetch(&location, f, 1 << 20).await.expect("fetch"),
+        b"%PDF site/isos/area-2/line-6/iso-1049.pdf".to_vec()
+    );
+    assert!(matches!(
+        src.check(&format!("s3://{}-missing/x", b.name)).await,
+        Err(SourceError::NotFound(_))
+    ));
+    assert!(matches!(
+        src.check("upload:0123456789abcdef0123456789abcdef").await,
+        Err(SourceError::Invalid(_))
+    ));
+}

@@ -24,6 +24,16 @@ pub struct Server {
 impl Server {
     /// Starts the server with tokens for alice and bob, reading folders under `root`.
     pub fn start(data: &Path, root: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, root, extra, &[])
+    }
+
+    /// As `start`, with more environment variables for the server.
+    pub fn start_with_env(
+        data: &Path,
+        root: &Path,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
         let tokens = data.join("tokens.txt");
         std::fs::write(&tokens, format!("alice {ALICE}\nbob {BOB}\n")).expect("tokens");
@@ -35,6 +45,7 @@ impl Server {
             .arg("--tokens-file")
             .arg(&tokens)
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

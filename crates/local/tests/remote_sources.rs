@@ -1,0 +1,285 @@
+//! The same drawings in a local folder, under an S3 prefix (moto) and in a Drive folder (the
+//! repository's Drive v3 server): `isoscan scan` and `isoscan serve` give the same matches from
+//! all three.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use isoscan_drive::testing::{serve_in_thread, FakeDrive, ACCOUNT};
+use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
+use serde_json::Value;
+use support::*;
+
+const ROOT: &str = "projectroot00000000000000";
+const UNSHARED: &str = "notshared0000000000000000";
+
+struct Remote {
+    dir: tempfile::TempDir,
+    codes: Vec<String>,
+    drive: Arc<FakeDrive>,
+    env: Vec<(String, String)>,
+    key: PathBuf,
+    s3: String,
+}
+
+impl Remote {
+    fn folder(&self) -> String {
+        self.dir.path().join("root/drawings").display().to_string()
+    }
+    fn drive_link(&self) -> String {
+        format!("https://drive.google.com/drive/folders/{ROOT}?usp=sharing")
+    }
+}
+
+fn files_under(dir: &Path, base: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            files_under(&p, base, out);
+        } else {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, std::fs::read(&p).expect("read")));
+        }
+    }
+}
+
+fn setup(n: usize) -> Remote {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = dir.path().join("root/drawings");
+    let mut truth = BTreeMap::new();
+    for (sub, count, seed) in [("Area A", n / 2, 3), ("Area B/Line 1", n - n / 2, 4)] {
+        let t = write_corpus(
+            &local.join(sub),
+            count,
+            seed,
+            DrawingOptions { small: true },
+        )
+        .expect("corpus");
+        truth.extend(t.into_iter().map(|(k, v)| (format!("{sub}/{k}"), v)));
+    }
+    std::fs::write(local.join("notes.txt"), "not a drawing").unwrap();
+    let codes = code_list(&truth, 40);
+    let mut files = vec![];
+    files_under(&local, &local, &mut files);
+
+    let drive = FakeDrive::new("unused");
+    drive.folder(ROOT, "Project", None);
+    drive.folder(UNSHARED, "Private", None);
+    for (rel, bytes) in &files {
+        if rel.ends_with(".pdf") {
+            drive.put_path(ROOT, rel, bytes.clone());
+        } else {
+            drive.file(
+                "notes0000000000000000000",
+                rel,
+                ROOT,
+                "text/plain",
+                bytes.clone(),
+            );
+        }
+    }
+    drive.behave(|b| {
+        b.page_cap = 5;
+        b.empty_pages = true;
+        b.rate_limited_once.insert(ROOT.into());
+        b.not_shared.insert(UNSHARED.into());
+    });
+    let endpoint = serve_in_thread(drive.clone());
+    let key = dir.path().join("service-account.json");
+    std::fs::write(&key, drive.service_account_key()).unwrap();
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let bucket = rt.block_on(async {
+        let conf = isoscan_aws::testing::config().await;
+        let s3 = isoscan_aws::testing::s3(&conf);
+        let bucket = isoscan_aws::testing::unique("drawings").to_lowercase();
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket");
+        for (rel, bytes) in &files {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(format!("site/drawings/{rel}"))
+                .body(bytes.clone().into())
+                .send()
+                .await
+                .expect("put");
+        }
+        bucket
+    });
+    let env = vec![
+        ("ISOSCAN_DRIVE_ENDPOINT".into(), endpoint),
+        ("AWS_ENDPOINT_URL".into(), isoscan_aws::testing::endpoint()),
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_S3_FORCE_PATH_STYLE".into(), "true".into()),
+    ];
+    Remote {
+        codes,
+        drive,
+        env,
+        key,
+        s3: format!("s3://{bucket}/site/drawings"),
+        dir,
+    }
+}
+
+/// `isoscan scan LOCATION`: (exit success, stderr, events).
+fn scan(r: &Remote, location: &str, extra: &[&str], name: &str) -> (bool, String, Vec<Value>) {
+    let list = r.dir.path().join("codes.txt");
+    std::fs::write(&list, r.codes.join("\n")).unwrap();
+    let events = r.dir.path().join(format!("{name}.ndjson"));
+    let out = Command::new(env!("CARGO_BIN_EXE_isoscan"))
+        .args(["scan", location, "--targets"])
+        .arg(&list)
+        .arg("--out")
+        .arg(r.dir.path().join(format!("{name}.xlsx")))
+        .arg("--events")
+        .arg(&events)
+        .args(extra)
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("ISOSCAN_DRIVE_ACCESS_TOKEN")
+        .envs(r.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("isoscan scan");
+    let msgs = std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        msgs,
+    )
+}
+
+/// path -> codes of every MATCH_FOUND.
+fn matches(msgs: &[Value]) -> BTreeMap<String, Vec<String>> {
+    msgs.iter()
+        .filter(|m| m["type"] == "MATCH_FOUND")
+        .map(|m| {
+            let mut codes: Vec<String> = m["data"]["codes"]
+                .as_array()
+                .expect("codes")
+                .iter()
+                .map(|c| c.as_str().unwrap_or("").to_string())
+                .collect();
+            codes.sort();
+            (m["data"]["path"].as_str().unwrap_or("").to_string(), codes)
+        })
+        .collect()
+}
+
+fn totals(msgs: &[Value]) -> Vec<Value> {
+    let done = msgs.last().expect("events");
+    assert_eq!(done["type"], "COMPLETE", "{done}");
+    [
+        "total_files",
+        "total_processed",
+        "total_matches",
+        "errors",
+        "skipped",
+        "codes_found",
+    ]
+    .iter()
+    .map(|k| done[*k].clone())
+    .collect()
+}
+
+#[test]
+fn a_folder_an_s3_prefix_and_a_drive_folder_give_the_same_matches() {
+    let r = setup(24);
+    let key = r.key.display().to_string();
+    let (ok, err, local) = scan(&r, &r.folder(), &[], "local");
+    assert!(ok, "{err}");
+    let (ok, err, s3) = scan(&r, &r.s3, &[], "s3");
+    assert!(ok, "{err}");
+    let (ok, err, drive) = scan(&r, &r.drive_link(), &["--drive-credentials", &key], "drive");
+    assert!(ok, "{err}");
+    assert!(matches(&local).len() > 5);
+    assert!(matches(&local)
+        .keys()
+        .any(|p| p.starts_with("Area B/Line 1/")));
+    assert_eq!(matches(&s3), matches(&local));
+    assert_eq!(matches(&drive), matches(&local));
+    assert_eq!(totals(&s3), totals(&local));
+    assert_eq!(totals(&drive), totals(&local));
+    // Drive's links open the file in Drive; S3's are presigned.
+    let link = |msgs: &[Value]| {
+        msgs.iter()
+            .find(|m| m["type"] == "MATCH_FOUND")
+            .map(|m| m["data"]["pdf_link"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        link(&drive).starts_with("https://drive.google.com/file/d/"),
+        "{}",
+        link(&drive)
+    );
+    assert!(link(&s3).contains("X-Amz-Signature"), "{}", link(&s3));
+    // The 429 on the first page was retried; short and empty pages were followed.
+    assert!(r.drive.refusals.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}
+
+#[test]
+fn drive_errors_say_what_to_do() {
+    let r = setup(2);
+    let key = r.key.display().to_string();
+    // No credentials at all.
+    let (ok, err, _) = scan(&r, &r.drive_link(), &[], "nocreds");
+    assert!(!ok);
+    assert!(err.contains("--drive-credentials"), "{err}");
+    // A folder not shared with the service account: its address, and what to do.
+    let (ok, err, _) = scan(
+        &r,
+        &format!("https://drive.google.com/drive/u/0/folders/{UNSHARED}"),
+        &["--drive-credentials", &key],
+        "unshared",
+    );
+    assert!(!ok);
+    assert!(err.contains(ACCOUNT) && err.contains("share"), "{err}");
+    // Not a folder link.
+    let (ok, err, _) = scan(
+        &r,
+        "https://drive.google.com/drive/my-drive",
+        &["--drive-credentials", &key],
+        "badlink",
+    );
+    assert!(!ok);
+    assert!(err.contains("drive.google.com/drive/folders/"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isoscan_serve_scans_drive_and_s3_like_a_folder() {
+    let r = tokio::task::spawn_blocking(|| setup(12)).await.unwrap();
+    let key = r.key.display().to_string();
+    let server = Server::start_with_env(
+        &r.dir.path().join("data"),
+        &r.dir.path().join("root"),
+        &["--jobs", "2", "--drive-credentials", &key],
+        &r.env,
+    );
+    let mut alice = server.client(ALICE).await;
+    let mut got = vec![];
+    for location in [r.folder(), r.s3.clone(), r.drive_link()] {
+        alice.start(&location, &r.codes).await;
+        let msgs = alice.until(is_end).await;
+        assert_eq!(msgs.last().unwrap()["type"], "COMPLETE", "{location}");
+        got.push((matches(&msgs), totals(&msgs)));
+    }
+    assert!(!got[0].0.is_empty());
+    assert_eq!(got[1], got[0], "S3");
+    assert_eq!(got[2], got[0], "Drive");
+}
