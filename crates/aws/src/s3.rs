@@ -463,6 +463,19 @@ impl Source for S3Source {
         Ok(page)
     }
 
+    async fn relink(&self, location: &str, file: &isoscan_core::result::FileRef) -> Option<String> {
+        let (bucket, prefix) = self.resolve(location).ok()?;
+        let cfg = PresigningConfig::expires_in(self.link_ttl).ok()?;
+        self.client
+            .get_object()
+            .bucket(&bucket)
+            .key(format!("{prefix}{}", file.path))
+            .presigned(cfg)
+            .await
+            .map(|p| p.uri().to_string())
+            .ok()
+    }
+
     async fn fetch(
         &self,
         location: &str,

@@ -215,6 +215,13 @@ async fn an_s3_prefix_of_more_than_1000_nested_keys_is_listed_page_by_page() {
         .find(|f| f.path == "area-2/line-6/iso-1049.pdf")
         .unwrap();
     assert!(f.link.contains("X-Amz-Signature"), "{}", f.link);
+    // Signed anew on request (for a report or a client), for the same object.
+    let fresh = src.relink(&location, f).await.expect("a fresh link");
+    assert!(
+        fresh.contains("/site/isos/area-2/line-6/iso-1049.pdf?")
+            && fresh.contains("X-Amz-Signature"),
+        "{fresh}"
+    );
     assert_eq!(
         src.fetch(&location, f, 1 << 20).await.expect("fetch"),
         b"%PDF site/isos/area-2/line-6/iso-1049.pdf".to_vec()

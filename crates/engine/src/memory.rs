@@ -610,6 +610,9 @@ pub struct MemorySource {
     pub broken: Vec<String>,
     pub page_size: usize,
     pub transient: Mutex<u32>,
+    /// Links that expire: each `relink` signs anew (`memory:PATH?signed=N`).
+    pub expiring_links: bool,
+    pub signed: std::sync::atomic::AtomicU64,
 }
 
 #[async_trait]
@@ -634,7 +637,11 @@ impl Source for MemorySource {
                     id: None,
                     path: name.to_string(),
                     size: None,
-                    link: format!("memory:{name}"),
+                    link: if self.expiring_links {
+                        format!("memory:{name}?listed")
+                    } else {
+                        format!("memory:{name}")
+                    },
                 });
             } else {
                 page.skipped.push(name.to_string());
@@ -673,6 +680,20 @@ impl Source for MemorySource {
             return Err(SourceError::File(format!("larger than {max_bytes} bytes")));
         }
         Ok(b.clone())
+    }
+
+    async fn relink(
+        &self,
+        _location: &str,
+        file: &isoscan_core::result::FileRef,
+    ) -> Option<String> {
+        if !self.expiring_links {
+            return None;
+        }
+        let n = self
+            .signed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(format!("memory:{}?signed={n}", file.path))
     }
 }
 

@@ -280,6 +280,11 @@ pub trait Source: Send + Sync {
         file: &FileRef,
         max_bytes: u64,
     ) -> Result<Vec<u8>, SourceError>;
+    /// A fresh link to a file where the listed one expires (a presigned URL), signed when a
+    /// report is written or a client asks; `None` keeps the listed link.
+    async fn relink(&self, _location: &str, _file: &FileRef) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

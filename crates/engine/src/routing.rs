@@ -79,6 +79,10 @@ impl Source for RoutedSource {
     ) -> Result<Vec<u8>, SourceError> {
         self.pick(location)?.fetch(location, file, max_bytes).await
     }
+
+    async fn relink(&self, location: &str, file: &FileRef) -> Option<String> {
+        self.pick(location).ok()?.relink(location, file).await
+    }
 }
 
 #[cfg(test)]

@@ -574,6 +574,17 @@ impl Engine {
                 if matches!(&r.outcome, Outcome::Read { needs_ocr, .. } if !needs_ocr.is_empty()) {
                     needs_ocr += 1;
                 }
+                let fresh = self.ports.source.relink(&s.source, &r.file).await;
+                let relinked;
+                let r = match fresh {
+                    Some(link) => {
+                        let mut copy = r.clone();
+                        copy.file.link = link;
+                        relinked = copy;
+                        &relinked
+                    }
+                    None => r,
+                };
                 builder
                     .add(r, report_all)
                     .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
@@ -864,6 +875,18 @@ impl Engine {
         let mut seen = std::collections::HashSet::new();
         matches.retain(|m| seen.insert(m.path.clone()));
         seen.clear();
+        // Links that expire are signed anew for the client that asks.
+        for m in &mut matches {
+            let file = FileRef {
+                path: m.path.clone(),
+                size: None,
+                link: m.pdf_link.clone(),
+                id: None,
+            };
+            if let Some(link) = self.ports.source.relink(&s.source, &file).await {
+                m.pdf_link = isoscan_core::protocol::first_page_link(&link, &m.codes, &m.pages);
+            }
+        }
         errors.retain(|e| seen.insert(e.path.clone()));
         // The session is read after the log, so its counters are never behind the snapshot.
         let s = self.session(&s.id).await?;

@@ -347,3 +347,63 @@ async fn files_that_keep_failing_are_recorded_as_errors_after_five_receives() {
     let results = r.store.results(&s.id, None, 100).await.unwrap();
     assert!(results.iter().all(|x| matches!(&x.outcome, isoscan_core::result::Outcome::Error { reason } if reason.contains("gave up"))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring_links_are_signed_anew_for_the_report_and_for_a_client_that_asks() {
+    use calamine::Reader;
+    let mut src = source(20);
+    src.expiring_links = true;
+    let r = rig(src);
+    let s = start(&r).await;
+    let s = run_until_final(&r, &s.id, 2).await;
+    assert_eq!(s.status, SessionStatus::Complete);
+    let live: Vec<String> = r
+        .notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::MatchFound { data } => Some(data.pdf_link.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !live.is_empty() && live.iter().all(|l| l.contains("?listed")),
+        "{live:?}"
+    );
+    // The report's links were signed when it was written.
+    let bytes = r.reports.reports.lock().unwrap()[&s.id].clone();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    let rows = book.worksheet_range("Processing Results").expect("sheet");
+    let links: Vec<String> = rows
+        .rows()
+        .skip(1)
+        .map(|row| row.get(3).map(|c| c.to_string()).unwrap_or_default())
+        .collect();
+    // Without a list every drawing read is a row.
+    assert!(links.len() >= live.len());
+    assert!(
+        links
+            .iter()
+            .all(|f| f.contains("?signed=") && !f.contains("?listed")),
+        "{links:?}"
+    );
+    // A client asking gets links signed for it, anew each time.
+    let snapshot = |m: ServerMessage| match m {
+        ServerMessage::SyncState { matches, .. } => {
+            matches.into_iter().map(|m| m.pdf_link).collect::<Vec<_>>()
+        }
+        other => panic!("{other:?}"),
+    };
+    let first = snapshot(r.engine.sync_state(&s.id, "me").await.unwrap());
+    let second = snapshot(r.engine.sync_state(&s.id, "me").await.unwrap());
+    assert_eq!(first.len(), live.len());
+    assert!(
+        first
+            .iter()
+            .all(|l| l.contains("?signed=") && l.contains("#page=")),
+        "{first:?}"
+    );
+    assert!(first.iter().zip(&second).all(|(a, b)| a != b));
+}
