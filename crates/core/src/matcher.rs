@@ -1,6 +1,10 @@
 //! The matching rule: a code occurs in a text when, after both are normalised (NFKC, case
 //! folding, dash-like characters read as `-`), its characters appear consecutively with no
 //! letter or digit immediately before or after. All codes are found in one Aho-Corasick pass.
+//!
+//! Text read by OCR is matched more loosely: characters OCR confuses (`0`/`O`, `1`/`I`/`l`,
+//! `5`/`S`, `8`/`B`, `2`/`Z`, and the `$` and `|` it reads for `S` and `l`) are taken as the
+//! same character, in the code and the text alike, under the same boundary rule.
 
 use std::collections::BTreeMap;
 
@@ -41,11 +45,64 @@ pub fn normalize(s: &str) -> String {
 #[error("cannot build the matcher: {0}")]
 pub struct MatcherError(String);
 
+/// One character of normalised text as OCR may have read it: the first of its confusion group.
+fn ocr_class(c: char) -> char {
+    match c {
+        'o' => '0',
+        'i' | 'l' | '|' => '1',
+        's' | '$' => '5',
+        'b' => '8',
+        'z' => '2',
+        other => other,
+    }
+}
+
+/// Normalised text with every OCR confusion group reduced to one character (same length in
+/// characters and bytes: every mapped character is ASCII).
+pub fn ocr_normalize(s: &str) -> String {
+    normalize(s).chars().map(ocr_class).collect()
+}
+
+/// An automaton over some patterns, and the code each pattern stands for.
+struct Automaton {
+    ac: AhoCorasick,
+    pattern_code: Vec<usize>,
+}
+
+impl Automaton {
+    /// Codes that normalise to the same string share one pattern; codes that normalise to
+    /// nothing are never found.
+    fn build(
+        codes: &[String],
+        norm: fn(&str) -> String,
+    ) -> Result<Option<Automaton>, MatcherError> {
+        let mut patterns: Vec<String> = Vec::with_capacity(codes.len());
+        let mut pattern_code = Vec::with_capacity(codes.len());
+        let mut seen = std::collections::HashSet::new();
+        for (i, code) in codes.iter().enumerate() {
+            let n = norm(code.trim());
+            if n.is_empty() || !seen.insert(n.clone()) {
+                continue;
+            }
+            patterns.push(n);
+            pattern_code.push(i);
+        }
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .map_err(|e| MatcherError(e.to_string()))?;
+        Ok(Some(Automaton { ac, pattern_code }))
+    }
+}
+
 /// Finds a fixed list of codes in texts.
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
-    /// For each automaton pattern, the index of its code in the list given to [`Matcher::new`].
-    pattern_code: Vec<usize>,
+    exact: Option<Automaton>,
+    /// Built on the first OCR page: a scan of vector drawings never pays for it.
+    ocr: std::sync::OnceLock<Option<Automaton>>,
     codes: Vec<String>,
 }
 
@@ -60,31 +117,9 @@ impl Matcher {
     /// Codes that normalise to the same string share one pattern; codes that normalise to
     /// nothing are never found.
     pub fn new(codes: &[String]) -> Result<Matcher, MatcherError> {
-        let mut patterns: Vec<String> = Vec::with_capacity(codes.len());
-        let mut pattern_code = Vec::with_capacity(codes.len());
-        let mut seen = std::collections::HashMap::new();
-        for (i, code) in codes.iter().enumerate() {
-            let n = normalize(code.trim());
-            if n.is_empty() || seen.contains_key(&n) {
-                continue;
-            }
-            seen.insert(n.clone(), i);
-            patterns.push(n);
-            pattern_code.push(i);
-        }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&patterns)
-                    .map_err(|e| MatcherError(e.to_string()))?,
-            )
-        };
         Ok(Matcher {
-            ac,
-            pattern_code,
+            exact: Automaton::build(codes, normalize)?,
+            ocr: std::sync::OnceLock::new(),
             codes: codes.to_vec(),
         })
     }
@@ -103,30 +138,51 @@ impl Matcher {
         found
     }
 
-    fn find_normalized(&self, norm: &str, mut f: impl FnMut(usize)) {
-        let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(norm) {
+    fn find_normalized(&self, norm: &str, f: impl FnMut(usize)) {
+        if let Some(a) = &self.exact {
+            Self::find_with(a, norm, f);
+        }
+    }
+
+    fn find_with(a: &Automaton, norm: &str, mut f: impl FnMut(usize)) {
+        for m in a.ac.find_overlapping_iter(norm) {
             let before = norm[..m.start()].chars().next_back();
             let after = norm[m.end()..].chars().next();
             if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
                 continue;
             }
-            f(self.pattern_code[m.pattern().as_usize()]);
+            f(a.pattern_code[m.pattern().as_usize()]);
         }
     }
 
-    /// Codes of a whole document with the pages each is on.
+    fn ocr_automaton(&self) -> Option<&Automaton> {
+        // The same patterns, shorter or equal: if the exact automaton was built, so is this one.
+        self.ocr
+            .get_or_init(|| Automaton::build(&self.codes, ocr_normalize).ok().flatten())
+            .as_ref()
+    }
+
+    /// Codes of a whole document with the pages each is on. Pages read by OCR are matched
+    /// within OCR's confusions.
     pub fn find_in_doc(&self, doc: &DocText) -> DocMatches {
         let mut out: DocMatches = BTreeMap::new();
         for (i, page) in doc.pages.iter().enumerate() {
-            let norm = normalize(&page.text);
             let page_no = i as u32 + 1;
-            self.find_normalized(&norm, |code| {
+            let add = |code: usize, out: &mut DocMatches| {
                 let pages = out.entry(code).or_default();
                 if pages.last() != Some(&page_no) {
                     pages.push(page_no);
                 }
-            });
+            };
+            if page.ocr {
+                if let Some(a) = self.ocr_automaton() {
+                    let norm = ocr_normalize(&page.text);
+                    Self::find_with(a, &norm, |code| add(code, &mut out));
+                }
+            } else {
+                let norm = normalize(&page.text);
+                self.find_normalized(&norm, |code| add(code, &mut out));
+            }
         }
         out
     }
@@ -176,20 +232,78 @@ mod tests {
         assert_eq!(c.find("MOV-001"), vec![3]);
     }
 
+    fn doc(pages: &[(&str, bool)]) -> DocText {
+        DocText {
+            pages: pages
+                .iter()
+                .map(|(t, ocr)| PageText {
+                    text: t.to_string(),
+                    needs_ocr: false,
+                    ocr: *ocr,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn ocr_text_matches_within_the_confusion_groups_only() {
+        let codes = [
+            "S4-3-250-126-LT",
+            "PIPM0000119",
+            "BLTS0014856",
+            "HC-1042",
+            "Z2-80",
+        ];
+        let mm = m(&codes);
+        let found = |t: &str, ocr: bool| -> Vec<&str> {
+            mm.find_in_doc(&doc(&[(t, ocr)]))
+                .keys()
+                .map(|i| codes[*i])
+                .collect()
+        };
+        // What Tesseract reads on the real scanned ISO.
+        assert_eq!(found("$4-3-250-126-LT", true), vec!["S4-3-250-126-LT"]);
+        assert_eq!(found("PIPMOOOO119", true), vec!["PIPM0000119"]);
+        assert_eq!(found("8LT5OO1485G", true), Vec::<&str>::new(), "G is not 6");
+        assert_eq!(
+            found("BLTSOOl4856 and hc-lO42", true),
+            vec!["BLTS0014856", "HC-1042"]
+        );
+        assert_eq!(found("22-8O", true), vec!["Z2-80"]);
+        // The boundary rule still holds, after the groups are applied.
+        assert_eq!(found("XHC-1042", true), Vec::<&str>::new());
+        assert_eq!(found("HC-10425", true), Vec::<&str>::new());
+        assert_eq!(
+            found("HC-1042S", true),
+            Vec::<&str>::new(),
+            "S is 5: a digit after"
+        );
+        // Other characters are not confused: 9 is not 8, 7 is not 1.
+        assert_eq!(found("PIPM0000118 HC-7042", true), Vec::<&str>::new());
+        // A text layer is matched exactly.
+        assert_eq!(
+            found("$4-3-250-126-LT PIPMOOOO119", false),
+            Vec::<&str>::new()
+        );
+    }
+
     #[test]
     fn pages_are_recorded() {
         let c = m(&["A-1", "B-2"]);
         let doc = DocText {
             pages: vec![
                 PageText {
+                    ocr: false,
                     text: "A-1 B-2".into(),
                     needs_ocr: false,
                 },
                 PageText {
+                    ocr: false,
                     text: "nothing".into(),
                     needs_ocr: false,
                 },
                 PageText {
+                    ocr: false,
                     text: "B-2\nB-2".into(),
                     needs_ocr: false,
                 },
@@ -260,10 +374,12 @@ mod discover_tests {
         let doc = DocText {
             pages: vec![
                 PageText {
+                    ocr: false,
                     text: "HOLE-12 near HC\u{2013}7 and XHC-9 HC-7".into(),
                     needs_ocr: false,
                 },
                 PageText {
+                    ocr: false,
                     text: "HC-7".into(),
                     needs_ocr: false,
                 },

@@ -10,6 +10,9 @@ pub struct PageText {
     /// The page has no usable text layer (no glyphs, or only glyphs that decode to nothing):
     /// only OCR could read it.
     pub needs_ocr: bool,
+    /// The text was read by OCR: codes match it within OCR's confusions (see the matcher).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
 }
 
 /// Text of a whole drawing, page by page (page 1 first).
@@ -19,13 +22,18 @@ pub struct DocText {
 }
 
 impl DocText {
-    /// Pages (1-based) that have no usable text layer.
+    /// Pages (1-based) that have no usable text layer and were not read by OCR.
     pub fn pages_needing_ocr(&self) -> Vec<u32> {
         self.pages
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.needs_ocr)
+            .filter(|(_, p)| p.needs_ocr && !p.ocr)
             .map(|(i, _)| i as u32 + 1)
             .collect()
+    }
+
+    /// Whether page `n` (1-based) was read by OCR.
+    pub fn is_ocr_page(&self, n: u32) -> bool {
+        n >= 1 && self.pages.get(n as usize - 1).is_some_and(|p| p.ocr)
     }
 }

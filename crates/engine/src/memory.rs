@@ -713,6 +713,7 @@ impl Extractor for TextExtractor {
             pages: text
                 .split('\u{c}')
                 .map(|p| isoscan_core::text::PageText {
+                    ocr: false,
                     text: p.to_string(),
                     needs_ocr: p.trim().is_empty(),
                 })

@@ -441,12 +441,14 @@ impl Engine {
         };
         let finder = self.finder(s).await?;
         let (codes, pages) = self.matches(&finder, &doc);
+        // Marked when a code was seen on a page OCR read.
+        let ocr = pages.values().flatten().any(|p| doc.is_ocr_page(*p));
         Ok(FileResult {
             file: file.clone(),
             outcome: Outcome::Read {
                 codes,
                 pages,
-                ocr: false,
+                ocr,
                 needs_ocr: doc.pages_needing_ocr(),
             },
         })

@@ -145,7 +145,11 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<DocText, ExtractError> {
         let r = interp.page(&page, &content, resources.as_ref())?;
         let text = words::layout(&r.glyphs);
         let needs_ocr = !text.chars().any(|c| c.is_alphanumeric());
-        out.pages.push(PageText { text, needs_ocr });
+        out.pages.push(PageText {
+            text,
+            needs_ocr,
+            ocr: false,
+        });
     }
     Ok(out)
 }
