@@ -2,21 +2,25 @@
 # Runs every check and test of the repository: formatting, lints, the Rust test suites (the AWS
 # adapters against moto, started here on loopback and stopped at the end), the dashboard's unit
 # tests (Vitest) and its browser test (Playwright driving Debian's Chromium). Installs what is
-# missing first (Chromium with apt when run as root, moto with pip, npm packages from the lock
-# file).
+# missing first (Chromium and Tesseract with apt when run as root, moto with pip, npm packages
+# from the lock file).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 command -v cargo >/dev/null || { echo "cargo (Rust) is needed: see https://rustup.rs" >&2; exit 1; }
 command -v npm >/dev/null || { echo "Node.js 20 or later with npm is needed for the dashboard" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
-if ! command -v chromium >/dev/null; then
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v tesseract >/dev/null || missing="$missing tesseract-ocr"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "== installing chromium"
+    echo "== installing$missing"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "chromium is needed for the browser test: apt-get install chromium" >&2
+    echo "needed for the tests (browser, OCR): apt-get install$missing" >&2
     exit 1
   fi
 fi

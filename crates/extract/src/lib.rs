@@ -12,6 +12,7 @@ mod doc;
 mod font;
 mod interp;
 mod lexer;
+pub mod raster;
 #[rustfmt::skip]
 mod tables;
 mod words;

@@ -6,6 +6,7 @@
 //! depend on AWS except the S3 source, behind the `s3` feature; Drive comes from `isoscan-drive`.
 
 pub mod cli;
+pub mod ocr;
 pub mod remote;
 pub mod sandbox;
 pub mod scan;

@@ -2,8 +2,11 @@
 //! its reader, exhausts the memory limit or runs past the time limit costs one worker process
 //! (restarted for the next file) and is a FILE_ERROR with the reason.
 //!
-//! The parent and a worker speak length-prefixed frames over the worker's stdin and stdout:
-//! the file's bytes one way, a JSON [`Reply`] the other.
+//! The parent and a worker speak length-prefixed frames over the worker's stdin and stdout: a
+//! request (a kind byte, then the file's bytes, or the pages whose pictures OCR needs) one way,
+//! a JSON [`Reply`] the other (followed, for pictures, by one raw frame each). Pages without a
+//! text layer are read by OCR (Tesseract, [`crate::ocr`]) in the parent, outside the worker's
+//! memory limit, with limits of its own.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use async_trait::async_trait;
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
 use isoscan_engine::ports::{ExtractFailure, Extractor};
+use isoscan_extract::raster::{page_images, Gray};
 use isoscan_extract::{extract, Limits};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -24,10 +28,19 @@ use tokio::sync::Semaphore;
 /// The hidden subcommand a worker process runs.
 pub const WORKER_COMMAND: &str = "__extract-worker";
 
+/// Request kinds: read a file's text; send the pictures of pages of the file read last.
+const READ_TEXT: u8 = 0;
+const READ_IMAGES: u8 = 1;
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
     Text(DocText),
-    Error { code: String, message: String },
+    /// Pages with a picture, each followed by a frame of `width * height` gray bytes.
+    Images(Vec<(u32, usize, usize)>),
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +53,8 @@ pub struct PoolConfig {
     pub memory_mb: u64,
     /// Time a worker gets past the wall-time limit before it is killed.
     pub grace: Duration,
+    /// OCR for pages without a text layer; `None` leaves them marked as needing it.
+    pub ocr: Option<crate::ocr::OcrConfig>,
 }
 
 impl PoolConfig {
@@ -50,6 +65,7 @@ impl PoolConfig {
             limits: Limits::default(),
             memory_mb: 1024,
             grace: Duration::from_secs(5),
+            ocr: Some(crate::ocr::OcrConfig::default()),
         }
     }
 }
@@ -123,12 +139,7 @@ impl ProcessPool {
         })
     }
 
-    async fn roundtrip(w: &mut Worker, bytes: &[u8]) -> std::io::Result<Reply> {
-        w.stdin
-            .write_all(&(bytes.len() as u64).to_le_bytes())
-            .await?;
-        w.stdin.write_all(bytes).await?;
-        w.stdin.flush().await?;
+    async fn read_frame(w: &mut Worker) -> std::io::Result<Vec<u8>> {
         let mut len = [0u8; 8];
         w.stdout.read_exact(&mut len).await?;
         let len = u64::from_le_bytes(len);
@@ -137,7 +148,48 @@ impl ProcessPool {
         }
         let mut buf = vec![0u8; len as usize];
         w.stdout.read_exact(&mut buf).await?;
+        Ok(buf)
+    }
+
+    async fn roundtrip(w: &mut Worker, kind: u8, bytes: &[u8]) -> std::io::Result<Reply> {
+        w.stdin.write_all(&[kind]).await?;
+        w.stdin
+            .write_all(&(bytes.len() as u64).to_le_bytes())
+            .await?;
+        w.stdin.write_all(bytes).await?;
+        w.stdin.flush().await?;
+        let buf = Self::read_frame(w).await?;
         serde_json::from_slice(&buf).map_err(std::io::Error::other)
+    }
+
+    /// The pictures of `pages` of the file the worker read last.
+    async fn images(
+        w: &mut Worker,
+        pages: &[u32],
+    ) -> std::io::Result<Result<Vec<(u32, Gray)>, String>> {
+        let ask = serde_json::to_vec(pages).map_err(std::io::Error::other)?;
+        match Self::roundtrip(w, READ_IMAGES, &ask).await? {
+            Reply::Images(list) => {
+                let mut out = vec![];
+                for (page, width, height) in list {
+                    let data = Self::read_frame(w).await?;
+                    if data.len() != width * height {
+                        return Err(std::io::Error::other("picture of the wrong size"));
+                    }
+                    out.push((
+                        page,
+                        Gray {
+                            width,
+                            height,
+                            data,
+                        },
+                    ));
+                }
+                Ok(Ok(out))
+            }
+            Reply::Error { message, .. } => Ok(Err(message)),
+            Reply::Text(_) => Err(std::io::Error::other("unexpected reply")),
+        }
     }
 
     fn crash_reason(&self, status: Option<std::process::ExitStatus>, tail: &str) -> String {
@@ -186,36 +238,78 @@ impl Extractor for ProcessPool {
             })?,
         };
         let hard = self.cfg.limits.wall_time + self.cfg.grace;
-        match tokio::time::timeout(hard, Self::roundtrip(&mut w, &bytes)).await {
-            Ok(Ok(reply)) => {
-                if let Ok(mut idle) = self.idle.lock() {
-                    idle.push(w);
+        let mut doc =
+            match tokio::time::timeout(hard, Self::roundtrip(&mut w, READ_TEXT, &bytes)).await {
+                Ok(Ok(Reply::Text(doc))) => doc,
+                Ok(Ok(Reply::Error { message, .. })) => {
+                    self.release(w);
+                    return Err(ExtractFailure::File(message));
                 }
-                match reply {
-                    Reply::Text(doc) => Ok(doc),
-                    Reply::Error { message, .. } => Err(ExtractFailure::File(message)),
+                Ok(Ok(Reply::Images(_))) => {
+                    return Err(ExtractFailure::Transient("unexpected reply".into()))
                 }
+                Ok(Err(_)) => return Err(ExtractFailure::File(self.died(w, file).await)),
+                Err(_) => {
+                    let _ = w.child.kill().await;
+                    return Err(ExtractFailure::File(format!(
+                        "timed out after {} s",
+                        self.cfg.limits.wall_time.as_secs_f32()
+                    )));
+                }
+            };
+        let wanted = doc.pages_needing_ocr();
+        let Some(ocr) = self.cfg.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
+            self.release(w);
+            return Ok(doc);
+        };
+        let images = match tokio::time::timeout(hard, Self::images(&mut w, &wanted)).await {
+            Ok(Ok(Ok(images))) => images,
+            Ok(Ok(Err(message))) => {
+                self.release(w);
+                return Err(ExtractFailure::File(message));
             }
-            Ok(Err(_)) => {
-                let status = tokio::time::timeout(Duration::from_secs(5), w.child.wait())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                // Let the stderr reader drain what the worker said last.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let tail = w.stderr_tail.lock().map(|t| t.clone()).unwrap_or_default();
-                let reason = self.crash_reason(status, &tail);
-                tracing::warn!(path = %file.path, %reason, stderr = %tail.trim(), "reader process died");
-                Err(ExtractFailure::File(reason))
-            }
+            Ok(Err(_)) => return Err(ExtractFailure::File(self.died(w, file).await)),
             Err(_) => {
                 let _ = w.child.kill().await;
-                Err(ExtractFailure::File(format!(
-                    "timed out after {} s",
-                    self.cfg.limits.wall_time.as_secs_f32()
-                )))
+                return Err(ExtractFailure::File(
+                    "timed out decoding the scanned pages".into(),
+                ));
+            }
+        };
+        // The worker is free while Tesseract reads.
+        self.release(w);
+        for (page, image) in images {
+            let text = crate::ocr::read(ocr, &image)
+                .await
+                .map_err(|e| ExtractFailure::File(e.to_string()))?;
+            if let Some(p) = doc.pages.get_mut(page as usize - 1) {
+                p.text = text;
+                p.ocr = true;
             }
         }
+        Ok(doc)
+    }
+}
+
+impl ProcessPool {
+    fn release(&self, w: Worker) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(w);
+        }
+    }
+
+    /// Why a worker died on a file.
+    async fn died(&self, mut w: Worker, file: &FileRef) -> String {
+        let status = tokio::time::timeout(Duration::from_secs(5), w.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        // Let the stderr reader drain what the worker said last.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tail = w.stderr_tail.lock().map(|t| t.clone()).unwrap_or_default();
+        let reason = self.crash_reason(status, &tail);
+        tracing::warn!(path = %file.path, %reason, stderr = %tail.trim(), "reader process died");
+        reason
     }
 }
 
@@ -277,27 +371,63 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
             let stdout = std::io::stdout();
             let mut input = stdin.lock();
             let mut output = stdout.lock();
+            // The file read last, for a request of its pictures.
+            let mut last: Vec<u8> = Vec::new();
+            let send = |output: &mut std::io::StdoutLock, frame: &[u8]| -> std::io::Result<()> {
+                output.write_all(&(frame.len() as u64).to_le_bytes())?;
+                output.write_all(frame)
+            };
             loop {
-                let mut len = [0u8; 8];
-                match input.read_exact(&mut len) {
+                let mut head = [0u8; 9];
+                match input.read_exact(&mut head) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
                     Err(e) => return Err(e),
                 }
-                let len = u64::from_le_bytes(len);
+                let len = u64::from_le_bytes(head[1..].try_into().unwrap_or_default());
                 let mut bytes = Vec::new();
                 (&mut input).take(len).read_to_end(&mut bytes)?;
+                let error = |code: &str, message: String| Reply::Error {
+                    code: code.into(),
+                    message,
+                };
+                if head[0] == READ_IMAGES {
+                    let pages: Vec<u32> = serde_json::from_slice(&bytes).unwrap_or_default();
+                    match page_images(&last, &limits, &pages) {
+                        Ok(list) => {
+                            let list: Vec<(u32, Gray)> = list
+                                .into_iter()
+                                .filter_map(|(p, g)| g.map(|g| (p, g)))
+                                .collect();
+                            let meta = Reply::Images(
+                                list.iter().map(|(p, g)| (*p, g.width, g.height)).collect(),
+                            );
+                            send(
+                                &mut output,
+                                &serde_json::to_vec(&meta).map_err(std::io::Error::other)?,
+                            )?;
+                            for (_, g) in &list {
+                                send(&mut output, &g.data)?;
+                            }
+                        }
+                        Err(e) => {
+                            let r = error(e.code(), format!("scanned page: {e}"));
+                            send(
+                                &mut output,
+                                &serde_json::to_vec(&r).map_err(std::io::Error::other)?,
+                            )?;
+                        }
+                    }
+                    output.flush()?;
+                    continue;
+                }
                 let reply = match extract(&bytes, &limits) {
                     Ok(doc) => Reply::Text(doc),
-                    Err(e) => Reply::Error {
-                        code: e.code().to_string(),
-                        message: e.to_string(),
-                    },
+                    Err(e) => error(e.code(), e.to_string()),
                 };
-                drop(bytes);
+                last = bytes;
                 let out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
-                output.write_all(&(out.len() as u64).to_le_bytes())?;
-                output.write_all(&out)?;
+                send(&mut output, &out)?;
                 output.flush()?;
             }
         },

@@ -69,6 +69,9 @@ pub struct ReadingArgs {
     /// How deeply form XObjects may nest.
     #[arg(long, default_value_t = 16)]
     pub max_xobject_depth: usize,
+    /// Leave scanned pages (no text layer) unread instead of reading them with Tesseract.
+    #[arg(long)]
+    pub no_ocr: bool,
 }
 
 impl ReadingArgs {
@@ -91,6 +94,9 @@ impl ReadingArgs {
         pool.limits.max_ops_per_page = self.page_max_operators;
         pool.limits.max_glyphs_per_page = self.page_max_glyphs;
         pool.limits.max_xobject_depth = self.max_xobject_depth;
+        if self.no_ocr {
+            pool.ocr = None;
+        }
         pool
     }
 }

@@ -1,0 +1,165 @@
+//! OCR on one machine: Tesseract's command line, one process per page and pass, each with its
+//! own time and memory limits. Drawings have sparse text, so more than one page segmentation
+//! mode is run and their texts are put together (a code read by any pass counts).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use isoscan_extract::raster::Gray;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How OCR runs.
+#[derive(Debug, Clone)]
+pub struct OcrConfig {
+    pub program: PathBuf,
+    /// The passes, each a page segmentation mode on the picture at full size or halved.
+    pub passes: Vec<Pass>,
+    pub language: String,
+    /// Time one pass of one page may take.
+    pub timeout: Duration,
+    /// Address space of a Tesseract process, in MiB.
+    pub memory_mb: u64,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        OcrConfig {
+            program: PathBuf::from("tesseract"),
+            // On the real scanned ISO (400 ppi): columns of text at full size read 13 of its 14
+            // codes, sparse text at half size another 13; together all 14, and no look-alike.
+            passes: vec![
+                Pass {
+                    psm: 4,
+                    halved: false,
+                },
+                Pass {
+                    psm: 11,
+                    halved: true,
+                },
+            ],
+            language: "eng".into(),
+            timeout: Duration::from_secs(180),
+            memory_mb: 4096,
+        }
+    }
+}
+
+/// One OCR pass: Tesseract's page segmentation mode (4: columns of text; 11: sparse text), on
+/// the picture as it is or halved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub psm: u8,
+    pub halved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OcrError {
+    /// Tesseract is not installed: every scanned page is a FILE_ERROR saying how to get it.
+    #[error(
+        "ocr unavailable: Tesseract is not installed (Debian/Ubuntu: apt install tesseract-ocr; \
+         macOS: brew install tesseract), or scan with --no-ocr"
+    )]
+    Unavailable,
+    #[error("ocr failed: {0}")]
+    Failed(String),
+    #[error("ocr timed out after {0} s")]
+    Timeout(u64),
+}
+
+/// Runs one pass over one picture.
+async fn pass(cfg: &OcrConfig, pgm: &[u8], psm: u8) -> Result<String, OcrError> {
+    let mut cmd = tokio::process::Command::new(&cfg.program);
+    cmd.args([
+        "stdin",
+        "stdout",
+        "--psm",
+        &psm.to_string(),
+        "-l",
+        &cfg.language,
+    ])
+    // One thread per process: the pool already runs one reader per core.
+    .env("OMP_THREAD_LIMIT", "1")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    #[cfg(unix)]
+    {
+        let bytes = cfg.memory_mb.saturating_mul(1 << 20) as libc::rlim_t;
+        // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &lim);
+                Ok(())
+            });
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OcrError::Unavailable),
+        Err(e) => return Err(OcrError::Failed(e.to_string())),
+    };
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| OcrError::Failed("no stdin".into()))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| OcrError::Failed("no stdout".into()))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| OcrError::Failed("no stderr".into()))?;
+    let run = async {
+        let write = async {
+            // Tesseract may stop reading early on a bad picture; its exit status tells.
+            let _ = stdin.write_all(pgm).await;
+            drop(stdin);
+        };
+        let mut text = Vec::new();
+        let mut err = Vec::new();
+        let (_, out, _) = tokio::join!(
+            write,
+            stdout.read_to_end(&mut text),
+            stderr.read_to_end(&mut err)
+        );
+        out.map_err(|e| OcrError::Failed(e.to_string()))?;
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| OcrError::Failed(e.to_string()))?;
+        if !status.success() {
+            let tail = String::from_utf8_lossy(&err);
+            return Err(OcrError::Failed(format!(
+                "tesseract exited with {status}: {}",
+                tail.lines().last().unwrap_or("")
+            )));
+        }
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    };
+    match tokio::time::timeout(cfg.timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(OcrError::Timeout(cfg.timeout.as_secs())),
+    }
+}
+
+/// The text of one picture: every pass, one after the other.
+pub async fn read(cfg: &OcrConfig, image: &Gray) -> Result<String, OcrError> {
+    let mut text = String::new();
+    for p in &cfg.passes {
+        let pgm = if p.halved {
+            image.halved().to_pgm()
+        } else {
+            image.to_pgm()
+        };
+        text.push_str(&pass(cfg, &pgm, p.psm).await?);
+        text.push('\n');
+    }
+    Ok(text)
+}

@@ -1,0 +1,172 @@
+//! Scanned drawings through `isoscan scan` with Tesseract: the real scanned ISO of the shared
+//! corpus reads every code it has and none of its look-alikes; drawings with a text layer never
+//! go to OCR; without Tesseract a scan says how to install it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
+use serde_json::Value;
+
+const ISO: &str = "KZ02-PI-ISO-53-GP3-DK-8243001-001_C01-0-0.pdf";
+
+fn real_corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/real");
+    if dir.join(ISO).exists() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: ../shared/corpus/real is not beside the repository");
+        None
+    }
+}
+
+fn expected(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let list = |k: &str| -> Vec<String> {
+        v[ISO][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    (list("present"), list("absent"))
+}
+
+/// A `tesseract` first on PATH that logs each run and hands over to the real one.
+fn counting_tesseract(dir: &Path) -> (String, PathBuf) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("tesseract-runs.log");
+    let real = which("tesseract").expect("Tesseract is needed: apt install tesseract-ocr");
+    let script = bin.join("tesseract");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (path, log)
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .ok()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+fn scan(
+    folder: &Path,
+    codes: &[String],
+    path_env: &str,
+    work: &Path,
+) -> (bool, String, Vec<Value>) {
+    let list = work.join("codes.txt");
+    std::fs::write(&list, codes.join("\n")).unwrap();
+    let events = work.join("events.ndjson");
+    let out = Command::new(env!("CARGO_BIN_EXE_isoscan"))
+        .arg("scan")
+        .arg(folder)
+        .arg("--targets")
+        .arg(&list)
+        .arg("--out")
+        .arg(work.join("report.xlsx"))
+        .arg("--events")
+        .arg(&events)
+        .env("PATH", path_env)
+        .output()
+        .expect("isoscan scan");
+    let msgs = std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        msgs,
+    )
+}
+
+#[test]
+fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
+    let Some(real) = real_corpus() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("drawings");
+    // The scan beside five drawings with a text layer: only the scan goes to OCR.
+    let truth = write_corpus(&folder, 5, 21, DrawingOptions { small: true }).unwrap();
+    std::fs::copy(real.join(ISO), folder.join(ISO)).unwrap();
+    let (present, absent) = expected(&real);
+    let mut codes = present.clone();
+    codes.extend(absent.iter().cloned());
+    codes.extend(code_list(&truth, 10));
+    let (path, log) = counting_tesseract(work.path());
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    assert!(ok, "{err}");
+    let iso = msgs
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] == ISO)
+        .unwrap_or_else(|| panic!("no match in the scan: {err}"));
+    let mut found: Vec<String> = iso["data"]["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    let mut want = present.clone();
+    want.sort();
+    assert_eq!(found, want, "14 of 14, none of the 6 look-alikes");
+    assert_eq!(iso["data"]["ocr"], true);
+    // The vector drawings matched from their text layer, not OCR.
+    let vector: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] != ISO)
+        .collect();
+    assert!(!vector.is_empty());
+    assert!(vector.iter().all(|m| m["data"]["ocr"] == false));
+    // One page, two passes: two Tesseract runs, none for the five drawings with text.
+    let runs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 2, "{runs}");
+    let done = msgs.last().unwrap();
+    assert_eq!(done["type"], "COMPLETE");
+    assert_eq!(done["needs_ocr"], 0, "the scan was read");
+}
+
+#[test]
+fn without_tesseract_a_scanned_drawing_is_an_error_saying_how_to_install_it() {
+    let Some(real) = real_corpus() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("drawings");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(real.join(ISO), folder.join(ISO)).unwrap();
+    let (present, _) = expected(&real);
+    // A PATH with no tesseract on it.
+    let empty = work.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (ok, err, msgs) = scan(&folder, &present, &empty.display().to_string(), work.path());
+    assert!(ok, "{err}");
+    let e = msgs
+        .iter()
+        .find(|m| m["type"] == "FILE_ERROR")
+        .expect("a FILE_ERROR");
+    let reason = e["data"]["error"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("ocr unavailable") && reason.contains("apt install tesseract-ocr"),
+        "{reason}"
+    );
+    assert_eq!(msgs.last().unwrap()["type"], "COMPLETE");
+}
