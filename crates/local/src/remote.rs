@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+#[cfg(feature = "s3")]
+use isoscan_core::result::FileRef;
 use isoscan_drive::{is_bare_id, is_drive_link, DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::ports::Source;
+#[cfg(feature = "s3")]
+use isoscan_engine::ports::{ListPage, SourceError};
 use isoscan_engine::routing::{Route, RoutedSource};
 
 /// How Drive is reached (`scan` and `serve` alike).
@@ -50,22 +54,65 @@ pub async fn sources(args: &RemoteArgs, fallback: Arc<dyn Source>) -> anyhow::Re
     Ok(RoutedSource::new(vec![drive, s3().await], fallback))
 }
 
+/// S3, with the SDK configured on the first `s3://` location only: a scan of a local folder
+/// never looks for AWS credentials or a region.
+#[cfg(feature = "s3")]
+#[derive(Default)]
+struct LazyS3 {
+    source: tokio::sync::OnceCell<isoscan_aws::s3::S3Source>,
+}
+
+#[cfg(feature = "s3")]
+impl LazyS3 {
+    async fn get(&self) -> &isoscan_aws::s3::S3Source {
+        self.source
+            .get_or_init(|| async {
+                let sdk = isoscan_aws::sdk_config().await;
+                let client = aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&sdk)
+                        .force_path_style(
+                            std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
+                        )
+                        .build(),
+                );
+                isoscan_aws::s3::S3Source {
+                    client,
+                    uploads: None,
+                    link_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+                }
+            })
+            .await
+    }
+}
+
+#[cfg(feature = "s3")]
+#[async_trait::async_trait]
+impl Source for LazyS3 {
+    async fn check(&self, location: &str) -> Result<(), SourceError> {
+        self.get().await.check(location).await
+    }
+
+    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
+        self.get().await.list(location, cursor).await
+    }
+
+    async fn fetch(
+        &self,
+        location: &str,
+        file: &FileRef,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.get().await.fetch(location, file, max_bytes).await
+    }
+
+    async fn relink(&self, location: &str, file: &FileRef) -> Option<String> {
+        self.get().await.relink(location, file).await
+    }
+}
+
 #[cfg(feature = "s3")]
 async fn s3() -> Route {
-    let sdk = isoscan_aws::sdk_config().await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"))
-            .build(),
-    );
-    Route::new(
-        |l| l.starts_with("s3://"),
-        Arc::new(isoscan_aws::s3::S3Source {
-            client,
-            uploads: None,
-            link_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
-        }),
-    )
+    Route::new(|l| l.starts_with("s3://"), Arc::new(LazyS3::default()))
 }
 
 #[cfg(not(feature = "s3"))]
