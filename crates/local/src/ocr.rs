@@ -20,6 +20,9 @@ pub struct OcrConfig {
     pub timeout: Duration,
     /// Address space of a Tesseract process, in MiB.
     pub memory_mb: u64,
+    /// Turn a picture scanned sideways or upside down upright first (Tesseract's orientation
+    /// detection, on the picture halved).
+    pub detect_orientation: bool,
 }
 
 impl Default for OcrConfig {
@@ -41,6 +44,7 @@ impl Default for OcrConfig {
             language: "eng".into(),
             timeout: Duration::from_secs(180),
             memory_mb: 4096,
+            detect_orientation: true,
         }
     }
 }
@@ -70,20 +74,17 @@ pub enum OcrError {
 /// Runs one pass over one picture.
 async fn pass(cfg: &OcrConfig, pgm: &[u8], psm: u8) -> Result<String, OcrError> {
     let mut cmd = tokio::process::Command::new(&cfg.program);
-    cmd.args([
-        "stdin",
-        "stdout",
-        "--psm",
-        &psm.to_string(),
-        "-l",
-        &cfg.language,
-    ])
+    cmd.args(["stdin", "stdout", "--psm", &psm.to_string()]);
+    // Mode 0 (orientation) uses its own model.
+    if psm != 0 {
+        cmd.args(["-l", &cfg.language]);
+    }
     // One thread per process: the pool already runs one reader per core.
-    .env("OMP_THREAD_LIMIT", "1")
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .kill_on_drop(true);
+    cmd.env("OMP_THREAD_LIMIT", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     #[cfg(unix)]
     {
         let bytes = cfg.memory_mb.saturating_mul(1 << 20) as libc::rlim_t;
@@ -149,8 +150,41 @@ async fn pass(cfg: &OcrConfig, pgm: &[u8], psm: u8) -> Result<String, OcrError> 
     }
 }
 
+/// Degrees to turn a picture clockwise so that its text stands upright, by Tesseract's
+/// orientation detection; 0 when it cannot tell (too little text, low confidence, no model).
+async fn orientation(cfg: &OcrConfig, image: &Gray) -> Result<i64, OcrError> {
+    let out = match pass(cfg, &image.halved().to_pgm(), 0).await {
+        Ok(out) => out,
+        Err(OcrError::Unavailable) => return Err(OcrError::Unavailable),
+        Err(e) => {
+            tracing::debug!(error = %e, "no orientation");
+            return Ok(0);
+        }
+    };
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    match (field("Rotate:"), field("Orientation confidence:")) {
+        (Some(r), Some(c)) if c >= 1.0 => Ok(r as i64),
+        _ => Ok(0),
+    }
+}
+
 /// The text of one picture: every pass, one after the other.
 pub async fn read(cfg: &OcrConfig, image: &Gray) -> Result<String, OcrError> {
+    let turned;
+    let image = match cfg.detect_orientation {
+        true => match orientation(cfg, image).await? {
+            0 => image,
+            deg => {
+                turned = image.clone().rotated(deg);
+                &turned
+            }
+        },
+        false => image,
+    };
     let mut text = String::new();
     for p in &cfg.passes {
         let pgm = if p.halved {

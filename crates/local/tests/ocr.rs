@@ -138,9 +138,9 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
         .collect();
     assert!(!vector.is_empty());
     assert!(vector.iter().all(|m| m["data"]["ocr"] == false));
-    // One page, two passes: two Tesseract runs, none for the five drawings with text.
+    // One page: its orientation, then two passes; none for the five drawings with text.
     let runs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(runs.lines().count(), 2, "{runs}");
+    assert_eq!(runs.lines().count(), 3, "{runs}");
     let done = msgs.last().unwrap();
     assert_eq!(done["type"], "COMPLETE");
     assert_eq!(done["needs_ocr"], 0, "the scan was read");
@@ -169,4 +169,32 @@ fn without_tesseract_a_scanned_drawing_is_an_error_saying_how_to_install_it() {
         "{reason}"
     );
     assert_eq!(msgs.last().unwrap()["type"], "COMPLETE");
+}
+
+#[test]
+fn a_scan_stored_sideways_without_rotate_is_turned_upright_and_read() {
+    let Some(real) = real_corpus() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("drawings");
+    std::fs::create_dir_all(&folder).unwrap();
+    // The same scan with its /Rotate taken away: the picture lies on its side.
+    let mut doc = lopdf::Document::load(real.join(ISO)).unwrap();
+    for (_, id) in doc.get_pages() {
+        if let Ok(page) = doc.get_object_mut(id).and_then(|o| o.as_dict_mut()) {
+            page.remove(b"Rotate");
+        }
+    }
+    doc.save(folder.join("sideways.pdf")).unwrap();
+    let (present, absent) = expected(&real);
+    let mut codes = present.clone();
+    codes.extend(absent.iter().cloned());
+    let path = std::env::var("PATH").unwrap_or_default();
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    assert!(ok, "{err}");
+    let m = msgs
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND")
+        .unwrap_or_else(|| panic!("nothing read: {err}"));
+    let found = m["data"]["codes"].as_array().unwrap().len();
+    assert_eq!(found, present.len(), "{m}");
 }
