@@ -13,6 +13,9 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 missing=""
 command -v chromium >/dev/null || missing="$missing chromium"
 command -v tesseract >/dev/null || missing="$missing tesseract-ocr"
+# Generated scans are rendered with poppler, in a real font.
+command -v pdftoppm >/dev/null || missing="$missing poppler-utils"
+fc-list 2>/dev/null | grep -qi dejavu || missing="$missing fonts-dejavu-core"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing$missing"

@@ -11,11 +11,13 @@ use zune_jpeg::JpegDecoder;
 use crate::{doc, load, page_list, ExtractError, Limits};
 
 /// An 8-bit gray picture, rows top to bottom.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Gray {
     pub width: usize,
     pub height: usize,
     pub data: Vec<u8>,
+    /// Pixels per inch on the page (0: not known).
+    pub dpi: f32,
 }
 
 impl Gray {
@@ -35,6 +37,7 @@ impl Gray {
                     width: h,
                     height: w,
                     data: out,
+                    dpi: self.dpi,
                 }
             }
             180 => {
@@ -44,6 +47,7 @@ impl Gray {
                     width: w,
                     height: h,
                     data,
+                    dpi: self.dpi,
                 }
             }
             270 => {
@@ -57,6 +61,7 @@ impl Gray {
                     width: h,
                     height: w,
                     data: out,
+                    dpi: self.dpi,
                 }
             }
             _ => self,
@@ -81,6 +86,37 @@ impl Gray {
             width: w,
             height: h,
             data,
+            dpi: self.dpi / 2.0,
+        }
+    }
+
+    /// Twice the size each way, interpolated (bilinear).
+    pub fn doubled(&self) -> Gray {
+        let (w, h) = (self.width, self.height);
+        let (ow, oh) = (w * 2, h * 2);
+        let mut data = vec![0u8; ow * oh];
+        // Output pixel o samples the source at (o - 0.5) / 2: in quarter pixels, 2o - 1.
+        let at = |o: usize, n: usize| -> (usize, usize, u32) {
+            let q = (o * 2).saturating_sub(1);
+            let base = q / 4;
+            let frac = (q % 4) as u32;
+            (base.min(n - 1), (base + 1).min(n - 1), frac)
+        };
+        for oy in 0..oh {
+            let (y0, y1, fy) = at(oy, h);
+            for ox in 0..ow {
+                let (x0, x1, fx) = at(ox, w);
+                let p = |x: usize, y: usize| self.data[y * w + x] as u32;
+                let top = p(x0, y0) * (4 - fx) + p(x1, y0) * fx;
+                let bottom = p(x0, y1) * (4 - fx) + p(x1, y1) * fx;
+                data[oy * ow + ox] = ((top * (4 - fy) + bottom * fy + 8) / 16) as u8;
+            }
+        }
+        Gray {
+            width: ow,
+            height: oh,
+            data,
+            dpi: self.dpi * 2.0,
         }
     }
 
@@ -152,6 +188,7 @@ fn decode(ctx: &doc::Ctx, s: &Stream) -> Result<Option<Gray>, ExtractError> {
             width: iw,
             height: ih,
             data,
+            dpi: 0.0,
         }));
     }
     let bpc = int(ctx, &s.dict, b"BitsPerComponent").unwrap_or(8);
@@ -189,6 +226,7 @@ fn decode(ctx: &doc::Ctx, s: &Stream) -> Result<Option<Gray>, ExtractError> {
         width: w,
         height: h,
         data,
+        dpi: 0.0,
     }))
 }
 
@@ -231,8 +269,34 @@ pub fn page_images(
             }
         }
         let rotate = int(&ctx, page, b"Rotate").unwrap_or(0);
+        // The page's width in inches, as the picture will stand: its resolution follows.
+        let media = page
+            .get(b"MediaBox")
+            .ok()
+            .and_then(|o| ctx.resolve(o).ok())
+            .and_then(|o| o.as_array().ok())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| match ctx.resolve(v).ok()? {
+                        Object::Integer(i) => Some(*i as f32),
+                        Object::Real(r) => Some(*r),
+                        _ => None,
+                    })
+                    .collect::<Vec<f32>>()
+            })
+            .filter(|v| v.len() == 4)
+            .map(|v| ((v[2] - v[0]).abs(), (v[3] - v[1]).abs()));
         let img = match best {
-            Some(s) => decode(&ctx, s)?.map(|g| g.rotated(rotate)),
+            Some(s) => decode(&ctx, s)?.map(|g| {
+                let mut g = g.rotated(rotate);
+                if let Some((w, h)) = media {
+                    let inches = if rotate.rem_euclid(180) == 90 { h } else { w } / 72.0;
+                    if inches > 0.5 {
+                        g.dpi = g.width as f32 / inches;
+                    }
+                }
+                g
+            }),
             None => None,
         };
         out.push((n, img));
@@ -251,6 +315,7 @@ mod tests {
             width: 3,
             height: 2,
             data: b"abcdef".to_vec(),
+            dpi: 0.0,
         };
         let r90 = g.clone().rotated(90);
         assert_eq!(
@@ -270,14 +335,19 @@ mod tests {
             width: 4,
             height: 2,
             data: vec![0, 4, 10, 20, 8, 4, 30, 40],
+            dpi: 300.0,
         };
-        assert_eq!(
-            four.halved(),
-            Gray {
-                width: 2,
-                height: 1,
-                data: vec![4, 25]
-            }
-        );
+        let half = four.halved();
+        assert_eq!((half.width, half.height, half.dpi), (2, 1, 150.0));
+        assert_eq!(half.data, vec![4, 25]);
+        let two = Gray {
+            width: 2,
+            height: 1,
+            data: vec![0, 200],
+            dpi: 150.0,
+        };
+        let d = two.doubled();
+        assert_eq!((d.width, d.height, d.dpi), (4, 2, 300.0));
+        assert_eq!(d.data, vec![0, 50, 150, 200, 0, 50, 150, 200]);
     }
 }

@@ -135,7 +135,16 @@ async fn delete_from(r: &Rig, queue: &str, receipt: &str) {
 /// Uploads `n` generated drawings as alice's upload; returns its key and the code list.
 async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let truth = write_corpus(dir.path(), n, 5, DrawingOptions { small: true }).expect("corpus");
+    let truth = write_corpus(
+        dir.path(),
+        n,
+        5,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    )
+    .expect("corpus");
     let uploads = S3Uploads {
         bucket: r.bucket.clone(),
     };
@@ -624,7 +633,16 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
     use isoscan_drive::Credentials;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let truth = write_corpus(dir.path(), 15, 11, DrawingOptions { small: true }).expect("corpus");
+    let truth = write_corpus(
+        dir.path(),
+        15,
+        11,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    )
+    .expect("corpus");
     let codes = code_list(&truth, 30);
     let d = FakeDrive::new("unused");
     d.folder("proj000000000000000000000", "Project", None);

@@ -117,7 +117,10 @@ async fn main() {
         &root.join("drawings"),
         files,
         11,
-        DrawingOptions { small: true },
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
     )
     .expect("corpus");
     // Every drawing's codes are on the list: every file is a MATCH_FOUND.

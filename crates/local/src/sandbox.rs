@@ -35,8 +35,9 @@ const READ_IMAGES: u8 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
     Text(DocText),
-    /// Pages with a picture, each followed by a frame of `width * height` gray bytes.
-    Images(Vec<(u32, usize, usize)>),
+    /// Pages with a picture (page, width, height, pixels per inch), each followed by a frame of
+    /// `width * height` gray bytes.
+    Images(Vec<(u32, usize, usize, f32)>),
     Error {
         code: String,
         message: String,
@@ -171,7 +172,7 @@ impl ProcessPool {
         match Self::roundtrip(w, READ_IMAGES, &ask).await? {
             Reply::Images(list) => {
                 let mut out = vec![];
-                for (page, width, height) in list {
+                for (page, width, height, dpi) in list {
                     let data = Self::read_frame(w).await?;
                     if data.len() != width * height {
                         return Err(std::io::Error::other("picture of the wrong size"));
@@ -182,6 +183,7 @@ impl ProcessPool {
                             width,
                             height,
                             data,
+                            dpi,
                         },
                     ));
                 }
@@ -400,7 +402,9 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
                                 .filter_map(|(p, g)| g.map(|g| (p, g)))
                                 .collect();
                             let meta = Reply::Images(
-                                list.iter().map(|(p, g)| (*p, g.width, g.height)).collect(),
+                                list.iter()
+                                    .map(|(p, g)| (*p, g.width, g.height, g.dpi))
+                                    .collect(),
                             );
                             send(
                                 &mut output,

@@ -107,7 +107,16 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
     let work = tempfile::tempdir().unwrap();
     let folder = work.path().join("drawings");
     // The scan beside five drawings with a text layer: only the scan goes to OCR.
-    let truth = write_corpus(&folder, 5, 21, DrawingOptions { small: true }).unwrap();
+    let truth = write_corpus(
+        &folder,
+        5,
+        21,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     std::fs::copy(real.join(ISO), folder.join(ISO)).unwrap();
     let (present, absent) = expected(&real);
     let mut codes = present.clone();
@@ -197,4 +206,89 @@ fn a_scan_stored_sideways_without_rotate_is_turned_upright_and_read() {
         .unwrap_or_else(|| panic!("nothing read: {err}"));
     let found = m["data"]["codes"].as_array().unwrap().len();
     assert_eq!(found, present.len(), "{m}");
+}
+
+/// Recall and precision of (drawing, code) pairs on generated scans: drawings rendered at 150,
+/// 200 and 300 dpi, blurred and noised, half of them stored sideways under /Rotate 90 or 270.
+/// Measured: recall 88.8% (150 dpi 34/40, 200 dpi 57/63, 300 dpi 44/49), precision 100%; the
+/// bounds below keep it from falling back.
+#[test]
+fn generated_scans_are_read_with_high_recall_and_precision() {
+    use isoscan_pdfgen::drawing;
+    use isoscan_pdfgen::scan::{scan_of, ScanOptions};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let n: usize = std::env::var("ISOSCAN_SCAN_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9);
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("scans");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut present: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut codes: BTreeSet<String> = BTreeSet::new();
+    let mut per_dpi: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
+    let mut dpi_of = BTreeMap::new();
+    for i in 0..n {
+        let (pdf, truth) = drawing(
+            9_000 + i as u64,
+            DrawingOptions {
+                small: true,
+                upright: true,
+            },
+        );
+        let opts = ScanOptions {
+            dpi: [150, 200, 300][i % 3],
+            stored_turned: [0, 90, 0, 270][i % 4],
+            noise: 24,
+        };
+        let scan =
+            scan_of(&pdf, opts, i as u64).expect("pdftoppm is needed: apt install poppler-utils");
+        let name = format!("scan_{i:03}.pdf");
+        std::fs::write(folder.join(&name), scan).unwrap();
+        dpi_of.insert(name.clone(), opts.dpi);
+        for c in &truth.codes {
+            present.insert((name.clone(), c.clone()));
+            codes.insert(c.clone());
+            per_dpi.entry(opts.dpi).or_default().1 += 1;
+        }
+        codes.extend(truth.absent.iter().cloned());
+    }
+    let codes: Vec<String> = codes.into_iter().collect();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    assert!(ok, "{err}");
+    let mut found: BTreeSet<(String, String)> = BTreeSet::new();
+    for m in msgs.iter().filter(|m| m["type"] == "MATCH_FOUND") {
+        let p = m["data"]["path"].as_str().unwrap().to_string();
+        for c in m["data"]["codes"].as_array().unwrap() {
+            found.insert((p.clone(), c.as_str().unwrap().to_string()));
+        }
+    }
+    let hits = found.intersection(&present).count();
+    for (p, _) in found.intersection(&present) {
+        per_dpi.entry(dpi_of[p]).or_default().0 += 1;
+    }
+    let recall = hits as f64 / present.len() as f64;
+    let precision = if found.is_empty() {
+        0.0
+    } else {
+        hits as f64 / found.len() as f64
+    };
+    eprintln!(
+        "generated scans: {n} drawings, {} codes on them, {} pairs found, recall {:.1}%, precision {:.1}%",
+        present.len(),
+        found.len(),
+        recall * 100.0,
+        precision * 100.0
+    );
+    for (dpi, (h, t)) in &per_dpi {
+        eprintln!("  {dpi} dpi: {h} of {t}");
+    }
+    let missed: Vec<_> = present.difference(&found).take(30).collect();
+    eprintln!("  missed (first 30): {missed:?}");
+    let wrong: Vec<_> = found.difference(&present).collect();
+    eprintln!("  wrong: {wrong:?}");
+    assert!(recall >= 0.85, "recall {recall}");
+    assert!(precision >= 0.99, "precision {precision}");
 }

@@ -60,7 +60,10 @@ fn setup(n: usize) -> Remote {
             &local.join(sub),
             count,
             seed,
-            DrawingOptions { small: true },
+            DrawingOptions {
+                small: true,
+                ..Default::default()
+            },
         )
         .expect("corpus");
         truth.extend(t.into_iter().map(|(k, v)| (format!("{sub}/{k}"), v)));

@@ -46,7 +46,13 @@ async fn a_reader_over_its_memory_limit_is_a_file_error_and_the_next_file_is_rea
         Err(ExtractFailure::File(reason)) => assert!(reason.contains("memory"), "{reason}"),
         other => panic!("{other:?}"),
     }
-    let (good, truth) = drawing(3, DrawingOptions { small: true });
+    let (good, truth) = drawing(
+        3,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    );
     let doc = pool
         .extract(&file("good.pdf"), good)
         .await
@@ -72,7 +78,13 @@ async fn a_reader_past_its_time_is_killed_and_replaced() {
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(5));
-    let (good, _) = drawing(4, DrawingOptions { small: true });
+    let (good, _) = drawing(
+        4,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    );
     assert!(pool.extract(&file("good.pdf"), good).await.is_ok());
 }
 

@@ -41,7 +41,10 @@ fn corpus(n: usize) -> Corpus {
         &root.join("drawings"),
         n,
         42,
-        DrawingOptions { small: true },
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
     )
     .expect("corpus");
     let codes = code_list(&truth, 60);

@@ -25,7 +25,10 @@ impl Corpus {
             &dir.path().join("root/drawings"),
             n,
             7,
-            DrawingOptions { small },
+            DrawingOptions {
+                small,
+                ..Default::default()
+            },
         )
         .expect("corpus");
         std::fs::write(dir.path().join("root/drawings/notes.txt"), "not a drawing").unwrap();

@@ -90,6 +90,9 @@ pub struct FileTruth {
 pub struct DrawingOptions {
     /// Small drawings (A3, one page, light graphics), as benchmarks use.
     pub small: bool,
+    /// Every code level and 8 pt or larger, in a standard font, as the codes a scanned drawing
+    /// is searched for (bills of materials, title blocks, labels) are.
+    pub upright: bool,
 }
 
 struct Codes<'r> {
@@ -293,6 +296,13 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
         62..=75 => FontKind::TrueTypeSubset,
         76..=89 => FontKind::Type0ToUnicode,
         _ => FontKind::Type0NoToUnicode,
+    };
+    // The embedded test fonts draw placeholder shapes, not letters: a drawing meant to be
+    // rendered (and read by OCR) uses a standard font, which renderers draw with real letters.
+    let kind = match kind {
+        FontKind::Standard(_) => kind,
+        _ if opts.upright => FontKind::Standard("Helvetica"),
+        _ => kind,
     };
     let (w, h, size_name) = if opts.small || rng.random_bool(0.4) {
         (1190.55, 841.89, "A3")
@@ -559,6 +569,11 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
         for _ in 0..n_ann {
             let angle = ANGLES[rng.random_range(0..ANGLES.len())];
             let size = [6.0, 7.0, 8.0, 9.0, 10.0, 12.0][rng.random_range(0..6)];
+            let (angle, size) = if opts.upright {
+                (0, f32::max(size, 8.0))
+            } else {
+                (angle, size)
+            };
             let Some((x, y)) = placer.place(&mut rng, angle, size, 28) else {
                 continue;
             };

@@ -158,7 +158,13 @@ fn bomb_file(prefix: &[u8], unit: &[u8], total: u64, suffix: &[u8]) -> Vec<u8> {
 
 /// Files that must each be a FILE_ERROR.
 pub fn hostile() -> Vec<Sample> {
-    let (good, _) = drawing(11, DrawingOptions { small: true });
+    let (good, _) = drawing(
+        11,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    );
     let mut v = vec![];
     let mut add = |name: &'static str, what: &'static str, bytes: Vec<u8>| {
         v.push(Sample { name, what, bytes })

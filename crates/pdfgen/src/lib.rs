@@ -6,6 +6,7 @@
 pub mod drawing;
 pub mod fonts;
 pub mod hostile;
+pub mod scan;
 pub mod writer;
 
 use std::collections::BTreeMap;

@@ -31,7 +31,15 @@ fn main() -> ExitCode {
             let n = flag("--files").unwrap_or(100) as usize;
             let seed = flag("--seed").unwrap_or(1);
             let small = args.iter().any(|a| a == "--small");
-            let truth = write_corpus(&dir.join("drawings"), n, seed, DrawingOptions { small })?;
+            let truth = write_corpus(
+                &dir.join("drawings"),
+                n,
+                seed,
+                DrawingOptions {
+                    small,
+                    ..Default::default()
+                },
+            )?;
             std::fs::write(dir.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
             let codes = code_list(&truth, flag("--codes").unwrap_or(500) as usize);
             write_xlsx(&dir.join("codes.xlsx"), &codes)?;
@@ -46,13 +54,23 @@ fn main() -> ExitCode {
         "samples" => (|| -> std::io::Result<()> {
             // A few drawings of every kind, one damaged file, and a list with codes that are
             // on them and codes that are not.
-            let mut truth =
-                write_corpus(&dir.join("drawings"), 8, 7, DrawingOptions { small: false })?;
+            let mut truth = write_corpus(
+                &dir.join("drawings"),
+                8,
+                7,
+                DrawingOptions {
+                    small: false,
+                    ..Default::default()
+                },
+            )?;
             let small = write_corpus(
                 &dir.join("drawings/small"),
                 4,
                 8,
-                DrawingOptions { small: true },
+                DrawingOptions {
+                    small: true,
+                    ..Default::default()
+                },
             )?;
             truth.extend(small.into_iter().map(|(k, v)| (format!("small/{k}"), v)));
             let damaged = hostile::hostile()

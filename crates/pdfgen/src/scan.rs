@@ -1,0 +1,187 @@
+//! Scanned versions of generated drawings, for OCR tests: the drawing's first page rendered to
+//! gray pixels by poppler's `pdftoppm` (Debian's poppler-utils), blurred and noised like a
+//! scanner's output, and wrapped as the only picture of a PDF page with no text layer. A scan
+//! may lie on its side in the file, turned back by the page's `/Rotate`, as real scans do.
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::writer::{deflate, Pdf};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    pub dpi: u32,
+    /// Stored turned clockwise by this many degrees (0, 90 or 270), with `/Rotate` undoing it.
+    pub stored_turned: u32,
+    /// Noise amplitude, in gray levels (0–255).
+    pub noise: u8,
+}
+
+/// An 8-bit gray picture, rows top to bottom.
+struct Gray {
+    w: usize,
+    h: usize,
+    px: Vec<u8>,
+}
+
+fn parse_pgm(b: &[u8]) -> io::Result<Gray> {
+    let bad = || io::Error::other("not a binary PGM");
+    let mut fields = vec![];
+    let mut i = 0;
+    while fields.len() < 4 {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'#' {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if start == i {
+            return Err(bad());
+        }
+        fields.push(String::from_utf8_lossy(&b[start..i]).into_owned());
+    }
+    i += 1;
+    if fields[0] != "P5" || fields[3] != "255" {
+        return Err(bad());
+    }
+    let w: usize = fields[1].parse().map_err(|_| bad())?;
+    let h: usize = fields[2].parse().map_err(|_| bad())?;
+    let px = b.get(i..i + w * h).ok_or_else(bad)?.to_vec();
+    Ok(Gray { w, h, px })
+}
+
+/// The first page of `pdf` at `dpi`, in gray, through pdftoppm.
+fn render(pdf: &[u8], dpi: u32, work: &Path) -> io::Result<Gray> {
+    let src = work.join("page.pdf");
+    std::fs::write(&src, pdf)?;
+    let out = work.join("page");
+    let status = Command::new("pdftoppm")
+        .args([
+            "-gray",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-r",
+            &dpi.to_string(),
+        ])
+        .arg(&src)
+        .arg(&out)
+        .status()
+        .map_err(|e| io::Error::other(format!("pdftoppm (apt install poppler-utils): {e}")))?;
+    if !status.success() {
+        return Err(io::Error::other(format!("pdftoppm failed: {status}")));
+    }
+    parse_pgm(&std::fs::read(work.join("page.pgm"))?)
+}
+
+/// A scanner's softness: a 3×3 box blur.
+fn blur(g: &Gray) -> Gray {
+    let mut px = g.px.clone();
+    for y in 1..g.h.saturating_sub(1) {
+        for x in 1..g.w.saturating_sub(1) {
+            let mut s = 0u32;
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    s += g.px[(y + dy - 1) * g.w + x + dx - 1] as u32;
+                }
+            }
+            px[y * g.w + x] = (s / 9) as u8;
+        }
+    }
+    Gray { w: g.w, h: g.h, px }
+}
+
+fn noise(g: &mut Gray, amp: u8, rng: &mut StdRng) {
+    let amp = amp as i32;
+    for p in g.px.iter_mut() {
+        let n = if amp > 0 {
+            rng.random_range(-amp..=amp)
+        } else {
+            0
+        };
+        // Dust: one pixel in two thousand black or white.
+        let v = match rng.random_range(0..2000) {
+            0 => 0,
+            1 => 255,
+            _ => (*p as i32 + n).clamp(0, 255),
+        };
+        *p = v as u8;
+    }
+}
+
+/// Turned clockwise by 90 degrees `times` times.
+fn turn(g: Gray, times: u32) -> Gray {
+    let mut g = g;
+    for _ in 0..times % 4 {
+        let mut px = vec![0u8; g.w * g.h];
+        for y in 0..g.h {
+            for x in 0..g.w {
+                px[x * g.h + (g.h - 1 - y)] = g.px[y * g.w + x];
+            }
+        }
+        g = Gray { w: g.h, h: g.w, px };
+    }
+    g
+}
+
+/// A scan of the first page of `pdf`: a one-page PDF whose only content is its picture.
+pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> {
+    let work = std::env::temp_dir().join(format!(
+        "isoscan-scan-{}-{seed}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&work)?;
+    let rendered = render(pdf, opts.dpi, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    let mut g = blur(&rendered?);
+    let mut rng = StdRng::seed_from_u64(seed);
+    noise(&mut g, opts.noise, &mut rng);
+    let g = turn(g, opts.stored_turned / 90);
+    let (wpt, hpt) = (
+        g.w as f32 * 72.0 / opts.dpi as f32,
+        g.h as f32 * 72.0 / opts.dpi as f32,
+    );
+    let mut doc = Pdf::new();
+    let image = doc.add_raw_stream(
+        &format!(
+            "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
+             /BitsPerComponent 8 /Filter /FlateDecode",
+            g.w, g.h
+        ),
+        deflate(&g.px),
+    );
+    let content = doc.add_stream(
+        "",
+        format!("q {wpt:.2} 0 0 {hpt:.2} 0 0 cm /Im0 Do Q").as_bytes(),
+        false,
+    );
+    let pages = doc.alloc();
+    let rotate = (360 - opts.stored_turned % 360) % 360;
+    let page = doc.add(format!(
+        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {wpt:.2} {hpt:.2}] /Rotate {rotate} \
+         /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+    ));
+    doc.set(
+        pages,
+        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+    );
+    let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+    Ok(doc.finish(root, None))
+}
