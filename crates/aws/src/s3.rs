@@ -344,8 +344,8 @@ pub struct S3Source {
     pub link_ttl: Duration,
 }
 
-fn is_pdf(key: &str) -> bool {
-    key.to_ascii_lowercase().ends_with(".pdf")
+fn is_drawing(key: &str) -> bool {
+    isoscan_core::result::is_drawing_name(key)
 }
 
 impl S3Source {
@@ -436,7 +436,7 @@ impl Source for S3Source {
             if path.is_empty() || key.ends_with('/') {
                 continue;
             }
-            if !is_pdf(&path) {
+            if !is_drawing(&path) {
                 page.skipped.push(path);
                 continue;
             }

@@ -17,6 +17,14 @@ pub struct FileRef {
     pub id: Option<String>,
 }
 
+/// Whether a file is a drawing by its name: a PDF, or a picture OCR reads (PNG, JPEG, TIFF).
+pub fn is_drawing_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
 impl FileRef {
     pub fn file_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)

@@ -114,10 +114,12 @@ impl DriveSource {
             )
         };
         // Google Docs, Sheets, Slides and the like have no binary content to read.
-        let is_pdf = mime == "application/pdf"
-            || (!mime.starts_with("application/vnd.google-apps.")
-                && path.to_ascii_lowercase().ends_with(".pdf"));
-        if !is_pdf || id.is_empty() {
+        let is_drawing = matches!(
+            mime.as_str(),
+            "application/pdf" | "image/png" | "image/jpeg" | "image/tiff"
+        ) || (!mime.starts_with("application/vnd.google-apps.")
+            && isoscan_core::result::is_drawing_name(&path));
+        if !is_drawing || id.is_empty() {
             return Err(path);
         }
         Ok(FileRef {

@@ -126,8 +126,21 @@ fn load(bytes: &[u8], limits: &Limits) -> Result<Document, ExtractError> {
     }
 }
 
-/// Extracts the text of every page.
+/// Extracts the text of every page. A picture file (PNG, JPEG, TIFF) has no text: each of its
+/// pages is marked as needing OCR.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<DocText, ExtractError> {
+    if raster::raster_kind(bytes).is_some() {
+        let n = raster::raster_pages(bytes)?;
+        return Ok(DocText {
+            pages: (0..n)
+                .map(|_| PageText {
+                    text: String::new(),
+                    needs_ocr: true,
+                    ocr: false,
+                })
+                .collect(),
+        });
+    }
     let start = Instant::now();
     let doc = load(bytes, limits)?;
     if doc.is_encrypted() && doc.encryption_state.is_none() {

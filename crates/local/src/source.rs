@@ -47,8 +47,9 @@ pub struct LocalSource {
     archives: Mutex<HashMap<PathBuf, Arc<Mutex<zip::ZipArchive<File>>>>>,
 }
 
-fn is_pdf(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with(".pdf")
+/// A drawing: a PDF or a picture file.
+fn is_drawing(name: &str) -> bool {
+    isoscan_core::result::is_drawing_name(name)
 }
 
 /// `file://` URL of an absolute path, percent-encoding what a URL cannot hold.
@@ -205,7 +206,7 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                     }
                     Err(e) => out.push(Entry::Error(fref(None), format!("cannot be read: {e}"))),
                 }
-            } else if is_pdf(&name) {
+            } else if is_drawing(&name) {
                 if roots.is_some() && !path.canonicalize().is_ok_and(|c| inside_roots(&c, roots)) {
                     out.push(Entry::Error(
                         fref(None),
@@ -309,7 +310,7 @@ impl LocalSource {
                     self.zip_limits.max_total_bytes >> 30
                 )));
             }
-            if is_pdf(&rel) {
+            if is_drawing(&rel) {
                 out.push(Entry::File(FileRef {
                     id: None,
                     path: rel,

@@ -292,3 +292,74 @@ fn generated_scans_are_read_with_high_recall_and_precision() {
     assert!(recall >= 0.85, "recall {recall}");
     assert!(precision >= 0.99, "precision {precision}");
 }
+
+/// PNG, JPEG and TIFF files are drawings too: read by OCR, each of their codes matched.
+#[test]
+fn picture_files_are_read_by_ocr() {
+    use isoscan_pdfgen::drawing;
+    use std::collections::BTreeSet;
+
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("pictures");
+    std::fs::create_dir_all(&folder).unwrap();
+    let (pdf, truth) = drawing(
+        4_242,
+        DrawingOptions {
+            small: true,
+            upright: true,
+        },
+    );
+    let src = work.path().join("drawing.pdf");
+    std::fs::write(&src, pdf).unwrap();
+    for (flag, ext) in [("-png", "png"), ("-jpeg", "jpg"), ("-tiff", "tif")] {
+        let status = Command::new("pdftoppm")
+            .args(["-gray", "-singlefile", "-r", "200", flag])
+            .arg(&src)
+            .arg(folder.join("sheet"))
+            .status()
+            .expect("pdftoppm is needed: apt install poppler-utils");
+        assert!(status.success());
+        std::fs::rename(
+            folder.join(format!("sheet.{ext}")),
+            folder.join(format!("sheet-{ext}.{ext}")),
+        )
+        .unwrap();
+    }
+    std::fs::write(folder.join("notes.txt"), "not a drawing").unwrap();
+    let mut codes = truth.codes.clone();
+    codes.extend(truth.absent.iter().cloned());
+    let path = std::env::var("PATH").unwrap_or_default();
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    assert!(ok, "{err}");
+    let done = msgs.last().unwrap();
+    assert_eq!(done["type"], "COMPLETE");
+    assert_eq!(
+        (done["total_processed"].as_u64(), done["skipped"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let present: BTreeSet<&String> = truth.codes.iter().collect();
+    for ext in ["png", "jpg", "tif"] {
+        let name = format!("sheet-{ext}.{ext}");
+        let m = msgs
+            .iter()
+            .find(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] == name.as_str())
+            .unwrap_or_else(|| panic!("nothing read in {name}"));
+        assert_eq!(m["data"]["ocr"], true);
+        let found: Vec<String> = m["data"]["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            found.iter().all(|c| present.contains(c)),
+            "{name}: {found:?}"
+        );
+        assert!(
+            found.len() * 10 >= truth.codes.len() * 8,
+            "{name}: {} of {}",
+            found.len(),
+            truth.codes.len()
+        );
+    }
+}

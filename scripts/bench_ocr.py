@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""OCR benchmark: pages per second and peak memory of `isoscan scan` on scanned drawings.
+
+- the real scanned ISO of ../shared/corpus/real (one 400 ppi page), with and without OCR;
+- generated scans (150/200/300 dpi, some stored sideways), with recall of their codes.
+
+Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
+Run through scripts/bench-ocr.sh, which builds the release binaries first.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import run  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ISOSCAN = os.path.join(ROOT, "target/release/isoscan")
+SCANS = os.path.join(ROOT, "target/release/examples/scans")
+REAL = os.path.join(ROOT, "../shared/corpus/real")
+ISO = "KZ02-PI-ISO-53-GP3-DK-8243001-001_C01-0-0.pdf"
+
+
+def scan(folder, codes, jobs, extra, work):
+    lst = os.path.join(work, "codes.txt")
+    with open(lst, "w") as f:
+        f.write("\n".join(codes))
+    events = os.path.join(work, "events.ndjson")
+    cmd = [ISOSCAN, "scan", folder, "--targets", lst, "--jobs", str(jobs), "--out",
+           os.path.join(work, "r.xlsx"), "--events", events] + extra
+    wall, rss = run(cmd)
+    found = set()
+    with open(events) as f:
+        for line in f:
+            m = json.loads(line)
+            if m.get("type") == "MATCH_FOUND":
+                for c in m["data"]["codes"]:
+                    found.add((m["data"]["path"], c))
+    return wall, rss, found
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scans", type=int, default=12)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    a = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        if os.path.exists(os.path.join(REAL, ISO)):
+            folder = os.path.join(work, "iso")
+            os.makedirs(folder)
+            shutil.copy(os.path.join(REAL, ISO), folder)
+            exp = json.load(open(os.path.join(REAL, "expected.json")))[ISO]
+            codes = exp["present"] + exp["absent"]
+            wall, rss, found = scan(folder, codes, 1, [], work)
+            hits = len([c for (_, c) in found if c in exp["present"]])
+            wrong = len([c for (_, c) in found if c in exp["absent"]])
+            rows.append(("real scanned ISO, 1 page 400 ppi, --jobs 1: wall, peak RSS, codes",
+                         "%.1f s (%.3f pages/s), %.0f MiB, %d of %d, %d look-alikes"
+                         % (wall, 1 / wall, rss, hits, len(exp["present"]), wrong)))
+            wall, rss, _ = scan(folder, codes, 1, ["--no-ocr"], work)
+            rows.append(("the same with --no-ocr", "%.2f s, %.0f MiB" % (wall, rss)))
+        gen = os.path.join(work, "gen")
+        run([SCANS, gen, str(a.scans)])
+        truth = json.load(open(os.path.join(gen, "truth.json")))
+        for f in os.listdir(gen):
+            if f.startswith("vector_"):
+                os.remove(os.path.join(gen, f))
+        present = {(p, c) for p, t in truth.items() for c in t["codes"]}
+        codes = sorted({c for t in truth.values() for c in t["codes"] + t["absent"]})
+        wall, rss, found = scan(gen, codes, a.jobs, [], work)
+        hits = len(found & present)
+        rows.append(("%d generated scans (150/200/300 dpi), --jobs %d: wall, peak RSS" % (a.scans, a.jobs),
+                     "%.1f s (%.2f pages/s), %.0f MiB" % (wall, a.scans / wall, rss)))
+        rows.append(("  recall, precision of (drawing, code) pairs",
+                     "%.1f%%, %.1f%%" % (100 * hits / len(present), 100 * hits / max(1, len(found)))))
+    for k, v in rows:
+        print("| %s | %s |" % (k, v))
+
+
+if __name__ == "__main__":
+    main()
