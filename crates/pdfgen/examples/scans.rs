@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dpi: [150, 200, 300][i % 3],
             stored_turned: [0, 90, 0, 270][i % 4],
             noise: 24,
+            bilevel: i % 5 == 4,
         };
         let name = format!("scan_{i:03}.pdf");
         std::fs::write(dir.join(&name), scan_of(&pdf, opts, i as u64)?)?;

@@ -19,6 +19,8 @@ pub struct ScanOptions {
     pub stored_turned: u32,
     /// Noise amplitude, in gray levels (0–255).
     pub noise: u8,
+    /// Black and white, fax-coded (CCITT Group 4), as document scanners store sheets.
+    pub bilevel: bool,
 }
 
 /// An 8-bit gray picture, rows top to bottom.
@@ -159,14 +161,43 @@ pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> 
         g.h as f32 * 72.0 / opts.dpi as f32,
     );
     let mut doc = Pdf::new();
-    let image = doc.add_raw_stream(
-        &format!(
-            "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
-             /BitsPerComponent 8 /Filter /FlateDecode",
-            g.w, g.h
-        ),
-        deflate(&g.px),
-    );
+    let image = if opts.bilevel {
+        let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+        for row in g.px.chunks_exact(g.w) {
+            let pels = row.iter().map(|&p| {
+                if p < 160 {
+                    fax::Color::Black
+                } else {
+                    fax::Color::White
+                }
+            });
+            enc.encode_line(pels, g.w as u32)
+                .map_err(|e| io::Error::other(format!("fax: {e:?}")))?;
+        }
+        let data = enc
+            .finish()
+            .map_err(|e| io::Error::other(format!("fax: {e:?}")))?
+            .finish();
+        doc.add_raw_stream(
+            &format!(
+                "/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray \
+                 /BitsPerComponent 1 /Filter /CCITTFaxDecode \
+                 /DecodeParms << /K -1 /Columns {w} /Rows {h} >>",
+                w = g.w,
+                h = g.h
+            ),
+            data,
+        )
+    } else {
+        doc.add_raw_stream(
+            &format!(
+                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
+                 /BitsPerComponent 8 /Filter /FlateDecode",
+                g.w, g.h
+            ),
+            deflate(&g.px),
+        )
+    };
     let content = doc.add_stream(
         "",
         format!("q {wpt:.2} 0 0 {hpt:.2} 0 0 cm /Im0 Do Q").as_bytes(),
