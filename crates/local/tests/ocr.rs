@@ -2,6 +2,8 @@
 //! corpus reads every code it has and none of its look-alikes; drawings with a text layer never
 //! go to OCR; without Tesseract a scan says how to install it.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -363,4 +365,27 @@ fn picture_files_are_read_by_ocr() {
             truth.codes.len()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isoscan_serve_reads_scans_too() {
+    let Some(real) = real_corpus() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("root/scans");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(real.join(ISO), folder.join(ISO)).unwrap();
+    let (present, absent) = expected(&real);
+    let mut codes = present.clone();
+    codes.extend(absent.iter().cloned());
+    let server = support::Server::start(&work.path().join("data"), &work.path().join("root"), &[]);
+    let mut alice = server.client(support::ALICE).await;
+    alice.start(&folder.display().to_string(), &codes).await;
+    let msgs = alice.until(support::is_end).await;
+    assert_eq!(msgs.last().unwrap()["type"], "COMPLETE");
+    let m = msgs
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND")
+        .expect("the scan was read");
+    assert_eq!(m["data"]["ocr"], true);
+    assert_eq!(m["data"]["codes"].as_array().unwrap().len(), present.len());
 }
