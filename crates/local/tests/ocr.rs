@@ -76,31 +76,16 @@ fn scan(
     path_env: &str,
     work: &Path,
 ) -> (bool, String, Vec<Value>) {
-    let list = work.join("codes.txt");
-    std::fs::write(&list, codes.join("\n")).unwrap();
-    let events = work.join("events.ndjson");
-    let out = Command::new(env!("CARGO_BIN_EXE_isoscan"))
-        .arg("scan")
-        .arg(folder)
-        .arg("--targets")
-        .arg(&list)
-        .arg("--out")
-        .arg(work.join("report.xlsx"))
-        .arg("--events")
-        .arg(&events)
-        .env("PATH", path_env)
-        .output()
-        .expect("isoscan scan");
-    let msgs = std::fs::read_to_string(&events)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        msgs,
-    )
+    let env = [("PATH".to_string(), path_env.to_string())];
+    let r = support::scan_command(
+        &folder.display().to_string(),
+        codes,
+        &[],
+        &env,
+        work,
+        "scan",
+    );
+    (r.ok, r.stderr, r.events)
 }
 
 #[test]
@@ -216,8 +201,7 @@ fn a_scan_stored_sideways_without_rotate_is_turned_upright_and_read() {
 /// 200 dpi 56/63, 300 dpi 44/49), precision 100%; the bounds below keep it from falling back.
 #[test]
 fn generated_scans_are_read_with_high_recall_and_precision() {
-    use isoscan_pdfgen::drawing;
-    use isoscan_pdfgen::scan::{scan_of, ScanOptions};
+    use isoscan_pdfgen::scan::write_scans;
     use std::collections::{BTreeMap, BTreeSet};
 
     let n: usize = std::env::var("ISOSCAN_SCAN_FILES")
@@ -226,29 +210,12 @@ fn generated_scans_are_read_with_high_recall_and_precision() {
         .unwrap_or(9);
     let work = tempfile::tempdir().unwrap();
     let folder = work.path().join("scans");
-    std::fs::create_dir_all(&folder).unwrap();
+    let scans = write_scans(&folder, n).expect("pdftoppm is needed: apt install poppler-utils");
     let mut present: BTreeSet<(String, String)> = BTreeSet::new();
     let mut codes: BTreeSet<String> = BTreeSet::new();
     let mut per_dpi: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
     let mut dpi_of = BTreeMap::new();
-    for i in 0..n {
-        let (pdf, truth) = drawing(
-            9_000 + i as u64,
-            DrawingOptions {
-                small: true,
-                upright: true,
-            },
-        );
-        let opts = ScanOptions {
-            dpi: [150, 200, 300][i % 3],
-            stored_turned: [0, 90, 0, 270][i % 4],
-            noise: 24,
-            bilevel: i % 5 == 4,
-        };
-        let scan =
-            scan_of(&pdf, opts, i as u64).expect("pdftoppm is needed: apt install poppler-utils");
-        let name = format!("scan_{i:03}.pdf");
-        std::fs::write(folder.join(&name), scan).unwrap();
+    for (name, (truth, opts)) in &scans {
         dpi_of.insert(name.clone(), opts.dpi);
         for c in &truth.codes {
             present.insert((name.clone(), c.clone()));

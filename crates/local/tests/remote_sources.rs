@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use isoscan_drive::testing::{serve_in_thread, FakeDrive, ACCOUNT};
@@ -140,32 +139,8 @@ fn setup(n: usize) -> Remote {
 
 /// `isoscan scan LOCATION`: (exit success, stderr, events).
 fn scan(r: &Remote, location: &str, extra: &[&str], name: &str) -> (bool, String, Vec<Value>) {
-    let list = r.dir.path().join("codes.txt");
-    std::fs::write(&list, r.codes.join("\n")).unwrap();
-    let events = r.dir.path().join(format!("{name}.ndjson"));
-    let out = Command::new(env!("CARGO_BIN_EXE_isoscan"))
-        .args(["scan", location, "--targets"])
-        .arg(&list)
-        .arg("--out")
-        .arg(r.dir.path().join(format!("{name}.xlsx")))
-        .arg("--events")
-        .arg(&events)
-        .args(extra)
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("ISOSCAN_DRIVE_ACCESS_TOKEN")
-        .envs(r.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("isoscan scan");
-    let msgs = std::fs::read_to_string(&events)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        msgs,
-    )
+    let run = scan_command(location, &r.codes, extra, &r.env, r.dir.path(), name);
+    (run.ok, run.stderr, run.events)
 }
 
 /// path -> codes of every MATCH_FOUND.

@@ -216,3 +216,38 @@ pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> 
     let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
     Ok(doc.finish(root, None))
 }
+
+/// The scan settings of the `i`-th generated scan: 150, 200 and 300 dpi in turn, every other
+/// one stored sideways (90 or 270), one in five black and white.
+pub fn nth_options(i: usize) -> ScanOptions {
+    ScanOptions {
+        dpi: [150, 200, 300][i % 3],
+        stored_turned: [0, 90, 0, 270][i % 4],
+        noise: 24,
+        bilevel: i % 5 == 4,
+    }
+}
+
+/// Writes `n` generated scans as `DIR/scan_NNN.pdf` (drawings with level text, scanned with
+/// [`nth_options`]) and returns their truth and options, keyed by file name.
+pub fn write_scans(
+    dir: &Path,
+    n: usize,
+) -> io::Result<std::collections::BTreeMap<String, (crate::FileTruth, ScanOptions)>> {
+    std::fs::create_dir_all(dir)?;
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..n {
+        let (pdf, truth) = crate::drawing(
+            9_000 + i as u64,
+            crate::DrawingOptions {
+                small: true,
+                upright: true,
+            },
+        );
+        let opts = nth_options(i);
+        let name = format!("scan_{i:03}.pdf");
+        std::fs::write(dir.join(&name), scan_of(&pdf, opts, i as u64)?)?;
+        out.insert(name, (truth, opts));
+    }
+    Ok(out)
+}

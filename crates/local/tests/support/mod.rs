@@ -211,3 +211,48 @@ pub async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
     );
     (status, body)
 }
+
+/// What one `isoscan scan` run did.
+pub struct ScanRun {
+    pub ok: bool,
+    pub stderr: String,
+    pub events: Vec<Value>,
+}
+
+/// `isoscan scan LOCATION --targets CODES --events …` in `work` (files named after `name`),
+/// with `extra` arguments and environment; Drive credentials of the caller's environment are
+/// left out.
+pub fn scan_command(
+    location: &str,
+    codes: &[String],
+    extra: &[&str],
+    env: &[(String, String)],
+    work: &Path,
+    name: &str,
+) -> ScanRun {
+    let list = work.join(format!("{name}-codes.txt"));
+    std::fs::write(&list, codes.join("\n")).expect("code list");
+    let events = work.join(format!("{name}.ndjson"));
+    let out = Command::new(env!("CARGO_BIN_EXE_isoscan"))
+        .args(["scan", location, "--targets"])
+        .arg(&list)
+        .arg("--out")
+        .arg(work.join(format!("{name}.xlsx")))
+        .arg("--events")
+        .arg(&events)
+        .args(extra)
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("ISOSCAN_DRIVE_ACCESS_TOKEN")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("isoscan scan");
+    ScanRun {
+        ok: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        events: std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    }
+}
