@@ -425,6 +425,8 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
                     output.flush()?;
                     continue;
                 }
+                // The previous file is not needed any more: never two files under the limit.
+                drop(std::mem::take(&mut last));
                 let reply = match extract(&bytes, &limits) {
                     Ok(doc) => Reply::Text(doc),
                     Err(e) => error(e.code(), e.to_string()),
