@@ -118,37 +118,9 @@ fn report_key(session: &str) -> String {
     format!("reports/{session}.xlsx")
 }
 
-#[async_trait]
-impl ReportStore for S3Reports {
-    fn scratch_dir(&self) -> Option<PathBuf> {
-        // Lambda's only writable folder.
-        Some(std::env::temp_dir())
-    }
-
-    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
-        self.bucket
-            .client
-            .put_object()
-            .bucket(&self.bucket.name)
-            .key(report_key(session_id))
-            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            .content_disposition("attachment; filename=\"isoscan-report.xlsx\"")
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| ReportStoreError(crate::describe(&e)))?;
-        Ok(self.link(session_id).await?.0)
-    }
-
-    async fn put_file(
-        &self,
-        session_id: &str,
-        path: &std::path::Path,
-    ) -> Result<String, ReportStoreError> {
-        // Streamed from the file: the workbook is never in memory whole.
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|e| ReportStoreError(format!("cannot read the report: {e}")))?;
+impl S3Reports {
+    /// Stores a session's workbook and links it.
+    async fn upload(&self, session_id: &str, body: ByteStream) -> Result<String, ReportStoreError> {
         self.bucket
             .client
             .put_object()
@@ -161,6 +133,30 @@ impl ReportStore for S3Reports {
             .await
             .map_err(|e| ReportStoreError(crate::describe(&e)))?;
         Ok(self.link(session_id).await?.0)
+    }
+}
+
+#[async_trait]
+impl ReportStore for S3Reports {
+    fn scratch_dir(&self) -> Option<PathBuf> {
+        // Lambda's only writable folder.
+        Some(std::env::temp_dir())
+    }
+
+    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
+        self.upload(session_id, ByteStream::from(bytes)).await
+    }
+
+    async fn put_file(
+        &self,
+        session_id: &str,
+        path: &std::path::Path,
+    ) -> Result<String, ReportStoreError> {
+        // Streamed from the file: the workbook is never in memory whole.
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| ReportStoreError(format!("cannot read the report: {e}")))?;
+        self.upload(session_id, body).await
     }
 
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {
@@ -349,6 +345,19 @@ fn is_drawing(key: &str) -> bool {
 }
 
 impl S3Source {
+    /// A GET link to one object, valid for `link_ttl`.
+    async fn presign(&self, bucket: &str, key: &str) -> Option<String> {
+        let cfg = PresigningConfig::expires_in(self.link_ttl).ok()?;
+        self.client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map(|p| p.uri().to_string())
+            .ok()
+    }
+
     /// (bucket, prefix) of a location this source reads.
     fn resolve(&self, location: &str) -> Result<(String, String), SourceError> {
         if let Some(key) = location.strip_prefix("upload:") {
@@ -428,8 +437,6 @@ impl Source for S3Source {
             .await
             .map_err(|e| Self::map_err(location, e))?;
         let mut page = ListPage::default();
-        let cfg = PresigningConfig::expires_in(self.link_ttl)
-            .map_err(|e| SourceError::Transient(e.to_string()))?;
         for o in r.contents() {
             let Some(key) = o.key() else { continue };
             let path = key.strip_prefix(&prefix).unwrap_or(key).to_string();
@@ -440,15 +447,7 @@ impl Source for S3Source {
                 page.skipped.push(path);
                 continue;
             }
-            let link = self
-                .client
-                .get_object()
-                .bucket(&bucket)
-                .key(key)
-                .presigned(cfg.clone())
-                .await
-                .map(|p| p.uri().to_string())
-                .unwrap_or_default();
+            let link = self.presign(&bucket, key).await.unwrap_or_default();
             page.files.push(isoscan_core::result::FileRef {
                 id: None,
                 path,
@@ -465,15 +464,8 @@ impl Source for S3Source {
 
     async fn relink(&self, location: &str, file: &isoscan_core::result::FileRef) -> Option<String> {
         let (bucket, prefix) = self.resolve(location).ok()?;
-        let cfg = PresigningConfig::expires_in(self.link_ttl).ok()?;
-        self.client
-            .get_object()
-            .bucket(&bucket)
-            .key(format!("{prefix}{}", file.path))
-            .presigned(cfg)
+        self.presign(&bucket, &format!("{prefix}{}", file.path))
             .await
-            .map(|p| p.uri().to_string())
-            .ok()
     }
 
     async fn fetch(
