@@ -7,6 +7,15 @@ Used by the tests (scripts/test.sh and crates/aws's test support) instead of
   GoneException, as API Gateway does for a closed connection (moto accepts any id). A
   connection whose id starts with `throttled-` is refused with 429 LimitExceededException on its
   first four posts: more than the SDK's own three attempts, so a client's retries can be seen.
+- Textract: moto answers every document with one fixed, malformed result (`DocumentMetadata`
+  of the wrong shape, no paging, jobs finished at once). Here a test says what Textract reads
+  in a document, by the SHA-256 of its bytes, with `POST /moto-api/static/textract/results`
+  `{"documents": {SHA256: [[lines of page 1], [lines of page 2], ...]}, "in_progress": N,
+  "busy": N, "page_size": N}`: jobs answer IN_PROGRESS to their first N polls, the next N
+  requests are refused with ProvisionedThroughputExceededException, results come in pages of
+  `page_size` blocks. Documents are checked as Textract checks them (a PDF, PNG, JPEG or TIFF;
+  10 MB and one page for DetectDocumentText, the object present in S3 for a job). `GET` on the
+  same path lists the requests received.
 """
 
 import sys
@@ -52,6 +61,169 @@ def post_to_connection(self, data: bytes, connection_id: str) -> None:
 
 apigw.ApiGatewayManagementApiBackend.delete_connection = delete_connection
 apigw.ApiGatewayManagementApiBackend.post_to_connection = post_to_connection
+
+
+# --- Textract ---------------------------------------------------------------------------
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import uuid
+
+from moto.textract import responses as textract
+
+_textract = {"documents": {}, "in_progress": 0, "busy": 0, "page_size": 1000}
+_textract_calls: list = []
+_textract_jobs: dict = {}
+_textract_tokens: dict = {}
+_textract_lock = threading.Lock()
+
+
+class TextractError(JsonRESTError):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(name, message)
+
+
+def _kind(data: bytes):
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    return None
+
+
+def _pdf_pages(data: bytes) -> int:
+    return max(1, len(re.findall(rb"/Type\s*/Page(?![s\w])", data)))
+
+
+def _busy() -> None:
+    with _textract_lock:
+        if _textract["busy"] > 0:
+            _textract["busy"] -= 1
+            raise TextractError(
+                "ProvisionedThroughputExceededException", "Provisioned rate exceeded"
+            )
+
+
+def _blocks(data: bytes, pages: int):
+    read = _textract["documents"].get(hashlib.sha256(data).hexdigest(), [])
+    blocks = []
+    for n in range(1, pages + 1):
+        lines = read[n - 1] if n - 1 < len(read) else []
+        blocks.append({"BlockType": "PAGE", "Id": str(uuid.uuid4()), "Page": n, "Confidence": 99.0})
+        for line in lines:
+            blocks.append(
+                {"BlockType": "LINE", "Id": str(uuid.uuid4()), "Page": n, "Text": line, "Confidence": 95.0}
+            )
+    return blocks
+
+
+def detect_document_text(self) -> str:
+    params = json.loads(self.body)
+    data = base64.b64decode(params.get("Document", {}).get("Bytes", ""))
+    with _textract_lock:
+        _textract_calls.append({"action": "DetectDocumentText", "bytes": len(data)})
+    _busy()
+    kind = _kind(data)
+    if kind is None:
+        raise TextractError("UnsupportedDocumentException", "Request has unsupported document format")
+    if len(data) > 10 * 1024 * 1024:
+        raise TextractError("DocumentTooLargeException", "S3 object size is more than the maximum limit")
+    if kind == "pdf" and _pdf_pages(data) > 1:
+        raise TextractError("UnsupportedDocumentException", "Request has unsupported document format")
+    return json.dumps(
+        {
+            "DocumentMetadata": {"Pages": 1},
+            "Blocks": _blocks(data, 1),
+            "DetectDocumentTextModelVersion": "1.0",
+        }
+    )
+
+
+def _s3_object(account: str, bucket: str, key: str) -> bytes:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account]["aws"]
+    try:
+        return backend.get_object(bucket, key).value
+    except Exception:
+        raise TextractError("InvalidS3ObjectException", "Unable to get object metadata from S3")
+
+
+def start_document_text_detection(self) -> str:
+    params = json.loads(self.body)
+    s3 = params.get("DocumentLocation", {}).get("S3Object", {})
+    token = params.get("ClientRequestToken")
+    with _textract_lock:
+        _textract_calls.append(
+            {"action": "StartDocumentTextDetection", "bucket": s3.get("Bucket"), "key": s3.get("Name")}
+        )
+        if token and token in _textract_tokens:
+            return json.dumps({"JobId": _textract_tokens[token]})
+    _busy()
+    data = _s3_object(self.current_account, s3.get("Bucket", ""), s3.get("Name", ""))
+    kind = _kind(data)
+    if kind is None:
+        raise TextractError("UnsupportedDocumentException", "Request has unsupported document format")
+    pages = _pdf_pages(data) if kind == "pdf" else 1
+    job = str(uuid.uuid4())
+    with _textract_lock:
+        _textract_jobs[job] = {"polls": _textract["in_progress"], "pages": pages, "blocks": _blocks(data, pages)}
+        if token:
+            _textract_tokens[token] = job
+    return json.dumps({"JobId": job})
+
+
+def get_document_text_detection(self) -> str:
+    params = json.loads(self.body)
+    job_id = params.get("JobId")
+    with _textract_lock:
+        _textract_calls.append({"action": "GetDocumentTextDetection", "job": job_id})
+    _busy()
+    with _textract_lock:
+        job = _textract_jobs.get(job_id)
+        if job is None:
+            raise TextractError("InvalidJobIdException", "An invalid job identifier was passed.")
+        meta = {"DocumentMetadata": {"Pages": job["pages"]}, "DetectDocumentTextModelVersion": "1.0"}
+        if job["polls"] > 0:
+            job["polls"] -= 1
+            return json.dumps({"JobStatus": "IN_PROGRESS", **meta})
+        size = min(int(params.get("MaxResults") or 1000), int(_textract["page_size"]))
+        start = int(params.get("NextToken") or 0)
+        out = {"JobStatus": "SUCCEEDED", "Blocks": job["blocks"][start : start + size], **meta}
+        if start + size < len(job["blocks"]):
+            out["NextToken"] = str(start + size)
+        return json.dumps(out)
+
+
+def textract_results(request, full_url, headers):
+    if request.method == "GET":
+        with _textract_lock:
+            return 200, {}, json.dumps({"calls": _textract_calls})
+    body = json.loads(request.data or b"{}")
+    with _textract_lock:
+        _textract["documents"].update(body.get("documents", {}))
+        for k in ("in_progress", "busy", "page_size"):
+            if k in body:
+                _textract[k] = body[k]
+        if body.get("reset_calls"):
+            _textract_calls.clear()
+    return 201, {}, ""
+
+
+textract.TextractResponse.detect_document_text = detect_document_text
+textract.TextractResponse.start_document_text_detection = start_document_text_detection
+textract.TextractResponse.get_document_text_detection = get_document_text_detection
+
+from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
+
+moto_api_urls.url_paths["{0}/moto-api/static/textract/results"] = textract_results
 
 if __name__ == "__main__":
     from moto.server import main

@@ -1,6 +1,6 @@
 //! isoscan's adapters on AWS: the session store and event log on DynamoDB, the job queue on
 //! SQS, reports and uploads on S3, the notifier on the API Gateway Management API, secrets from
-//! Secrets Manager, Cognito user pool tokens. They implement the engine's ports; no AWS type crosses a port. Clients are
+//! Secrets Manager, Cognito user pool tokens, OCR by Textract. They implement the engine's ports; no AWS type crosses a port. Clients are
 //! built once (per Lambda cold start) from the environment; `AWS_ENDPOINT_URL` points them at
 //! an emulator. Nothing here may depend on the local adapters, axum or SQLite.
 
@@ -12,6 +12,7 @@ pub mod secrets;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod textract;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {

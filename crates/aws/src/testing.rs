@@ -227,3 +227,42 @@ pub async fn cognito(action: &str, body: serde_json::Value) -> serde_json::Value
     assert!(status.is_success(), "{action}: {v}");
     v
 }
+
+/// What the emulated Textract reads in documents, by the SHA-256 of their bytes (pages of lines),
+/// and how it behaves: `in_progress` polls before a job finishes, `busy` refusals
+/// (ProvisionedThroughputExceededException) of the next requests, `page_size` blocks per
+/// result page. Served by `scripts/moto_server.py`.
+pub async fn textract_reads(documents: &[(&[u8], Vec<Vec<&str>>)], behaviour: serde_json::Value) {
+    use sha2::Digest;
+    let mut body = behaviour;
+    let docs: serde_json::Map<String, serde_json::Value> = documents
+        .iter()
+        .map(|(bytes, pages)| {
+            let sha: String = sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            (sha, serde_json::json!(pages))
+        })
+        .collect();
+    body["documents"] = serde_json::Value::Object(docs);
+    let r = reqwest::Client::new()
+        .post(format!("{}/moto-api/static/textract/results", endpoint()))
+        .json(&body)
+        .send()
+        .await
+        .expect("textract results");
+    assert!(r.status().is_success(), "textract results: {}", r.status());
+}
+
+/// The Textract requests the emulator has received, in order (`action` and what it was given).
+pub async fn textract_calls() -> Vec<serde_json::Value> {
+    let v: serde_json::Value =
+        reqwest::get(format!("{}/moto-api/static/textract/results", endpoint()))
+            .await
+            .expect("textract calls")
+            .json()
+            .await
+            .expect("textract calls json");
+    v["calls"].as_array().cloned().unwrap_or_default()
+}

@@ -235,3 +235,129 @@ async fn an_s3_prefix_of_more_than_1000_nested_keys_is_listed_page_by_page() {
         Err(SourceError::Invalid(_))
     ));
 }
+
+/// Textract through the SDK against the emulator: a one-page document goes as bytes, a
+/// multi-page one through S3 with polling and paged results, throttling is retried, and what
+/// Textract cannot take is an error naming why.
+#[tokio::test]
+async fn textract_reads_one_page_as_bytes_and_many_through_s3() {
+    use isoscan_aws::testing::{textract_calls, textract_reads};
+    use isoscan_aws::textract::*;
+    use std::time::Duration;
+
+    let conf = config().await;
+    let scratch = bucket().await;
+    let ocr = TextractOcr::new(
+        aws_sdk_textract::Client::new(&conf),
+        scratch.clone(),
+        TextractConfig {
+            first_backoff: Duration::from_millis(10),
+            first_poll: Duration::from_millis(10),
+            max_poll: Duration::from_millis(40),
+            ..TextractConfig::default()
+        },
+    );
+    // What a scanner and a text extractor make of it does not matter here: the bytes only
+    // identify the document to the emulator.
+    let one = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF\n".to_vec();
+    let three =
+        b"%PDF-1.7\n<< /Type /Page >> << /Type /Page >> << /Type /Page >> unique-3\n%%EOF\n"
+            .to_vec();
+    let png = b"\x89PNG\r\n\x1a\n-a-picture".to_vec();
+    textract_reads(
+        &[
+            (&one, vec![vec!["DWG-46-0834", "LO-9574 REV 0"]]),
+            (
+                &three,
+                vec![vec!["P1-A"], vec!["P2-A", "P2-B", "P2-C"], vec!["P3-A"]],
+            ),
+            (&png, vec![vec!["ST-2920"]]),
+        ],
+        // Two refusals more than the SDK's own three attempts, so the reader's retries show.
+        serde_json::json!({"busy": 5, "in_progress": 3, "page_size": 2}),
+    )
+    .await;
+    let before = textract_calls().await.len();
+
+    let texts = ocr
+        .read(&one, DocumentKind::Paged, 1, &[1])
+        .await
+        .expect("one page");
+    assert_eq!(
+        texts.get(&1).map(String::as_str),
+        Some("DWG-46-0834\nLO-9574 REV 0\n")
+    );
+    let calls = textract_calls().await[before..].to_vec();
+    assert_eq!(calls.len(), 6, "5 refusals then the answer: {calls:?}");
+    assert!(calls.iter().all(|c| c["action"] == "DetectDocumentText"));
+
+    let texts = ocr
+        .read(&three, DocumentKind::Paged, 3, &[2, 3])
+        .await
+        .expect("three pages");
+    assert_eq!(texts.len(), 2, "only the pages asked for: {texts:?}");
+    assert_eq!(texts[&2], "P2-A\nP2-B\nP2-C\n");
+    assert_eq!(texts[&3], "P3-A\n");
+    let calls = textract_calls().await[before + 6..].to_vec();
+    let starts: Vec<_> = calls
+        .iter()
+        .filter(|c| c["action"] == "StartDocumentTextDetection")
+        .collect();
+    assert_eq!(starts.len(), 1, "{calls:?}");
+    assert_eq!(starts[0]["bucket"], scratch.name.as_str());
+    let key = starts[0]["key"].as_str().unwrap_or_default().to_string();
+    assert!(key.starts_with("ocr/"), "{key}");
+    // 3 polls in progress, then 3 pages of results (1 + 3 + 1 lines and 3 page blocks = 8
+    // blocks, 2 a page): 4 result pages.
+    let gets = calls
+        .iter()
+        .filter(|c| c["action"] == "GetDocumentTextDetection")
+        .count();
+    assert_eq!(gets, 3 + 4, "{calls:?}");
+    let left = scratch
+        .client
+        .list_objects_v2()
+        .bucket(&scratch.name)
+        .prefix("ocr/")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(left.key_count(), Some(0), "the scratch copy is deleted");
+
+    let texts = ocr
+        .read(&png, DocumentKind::Picture, 1, &[1])
+        .await
+        .expect("png");
+    assert_eq!(texts[&1], "ST-2920\n");
+
+    // Unknown to the emulator: read, nothing found, the page is there with no text.
+    let blank = b"II*\0 a blank tiff".to_vec();
+    let texts = ocr
+        .read(&blank, DocumentKind::Paged, 1, &[1])
+        .await
+        .expect("tiff");
+    assert_eq!(texts[&1], "");
+
+    let n = textract_calls().await.len();
+    let not_a_document = b"GIF89a".to_vec();
+    let e = ocr
+        .read(&not_a_document, DocumentKind::Picture, 1, &[1])
+        .await
+        .expect_err("gif");
+    assert!(matches!(e, TextractError::Unreadable(_)), "{e}");
+    assert!(
+        e.to_string().contains("UnsupportedDocumentException"),
+        "{e}"
+    );
+    let big = vec![0xFF; SYNC_LIMIT + 1];
+    let e = ocr
+        .read(&big, DocumentKind::Picture, 1, &[1])
+        .await
+        .expect_err("too big");
+    assert!(e.to_string().contains("10 MB"), "{e}");
+    assert_eq!(
+        textract_calls().await.len(),
+        n + 1,
+        "a picture past 10 MB is refused before any request"
+    );
+}

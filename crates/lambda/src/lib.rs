@@ -13,6 +13,7 @@ use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
+use isoscan_aws::textract::{DocumentKind, TextractConfig, TextractError, TextractOcr};
 use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
@@ -23,19 +24,49 @@ use isoscan_engine::routing::{Route, RoutedSource};
 use isoscan_engine::{Engine, EngineConfig, JobOutcome, Ports, Step, REPLAY_PAGE};
 
 /// Text extraction inside the Lambda: the function's own timeout and memory bound it; the
-/// per-file limits of the reader still apply.
+/// per-file limits of the reader still apply. Pages without a text layer go to Textract unless
+/// OCR is off.
 pub struct InProcessExtractor {
     pub limits: isoscan_extract::Limits,
+    pub ocr: Option<Arc<TextractOcr>>,
 }
 
 #[async_trait]
 impl Extractor for InProcessExtractor {
     async fn extract(&self, _file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure> {
         let limits = self.limits.clone();
-        tokio::task::spawn_blocking(move || isoscan_extract::extract(&bytes, &limits))
+        let (bytes, doc) = tokio::task::spawn_blocking(move || {
+            let doc = isoscan_extract::extract(&bytes, &limits);
+            (bytes, doc)
+        })
+        .await
+        .map_err(|e| ExtractFailure::Transient(e.to_string()))?;
+        let mut doc = doc.map_err(|e| ExtractFailure::File(e.to_string()))?;
+        let wanted = doc.pages_needing_ocr();
+        let Some(ocr) = self.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
+            return Ok(doc);
+        };
+        use isoscan_extract::raster::{raster_kind, RasterKind};
+        let kind = match raster_kind(&bytes) {
+            Some(RasterKind::Png | RasterKind::Jpeg) => DocumentKind::Picture,
+            Some(RasterKind::Tiff) | None => DocumentKind::Paged,
+        };
+        let texts = ocr
+            .read(&bytes, kind, doc.pages.len(), &wanted)
             .await
-            .map_err(|e| ExtractFailure::Transient(e.to_string()))?
-            .map_err(|e| ExtractFailure::File(e.to_string()))
+            .map_err(|e| match e {
+                TextractError::Unavailable(_) => ExtractFailure::Transient(e.to_string()),
+                TextractError::Unreadable(_) | TextractError::Timeout(_) => {
+                    ExtractFailure::File(e.to_string())
+                }
+            })?;
+        for (page, text) in texts {
+            if let Some(p) = doc.pages.get_mut(page as usize - 1) {
+                p.text = text;
+                p.ocr = true;
+            }
+        }
+        Ok(doc)
     }
 }
 
@@ -59,6 +90,10 @@ pub struct Settings {
     pub cognito: Option<CognitoSettings>,
     /// The Secrets Manager secret with the Drive service account key.
     pub drive_secret: Option<String>,
+    /// Pages without a text layer are read by Textract (`OCR=textract`, the default, with at
+    /// most `TEXTRACT_CONCURRENCY` requests in flight in one worker); `OCR=off` (None) leaves
+    /// them unread and counted in COMPLETE.
+    pub ocr: Option<TextractConfig>,
 }
 
 impl Settings {
@@ -74,6 +109,19 @@ impl Settings {
             drive_secret: std::env::var("DRIVE_SECRET_ID")
                 .ok()
                 .filter(|s| !s.is_empty()),
+            ocr: match std::env::var("OCR").unwrap_or_default().as_str() {
+                "" | "textract" => Some(TextractConfig {
+                    max_in_flight: match std::env::var("TEXTRACT_CONCURRENCY") {
+                        Ok(v) => v.parse().ok().filter(|n| *n > 0).with_context(|| {
+                            format!("TEXTRACT_CONCURRENCY is {v:?}: a number above 0")
+                        })?,
+                        Err(_) => TextractConfig::default().max_in_flight,
+                    },
+                    ..TextractConfig::default()
+                }),
+                "off" => None,
+                other => anyhow::bail!("OCR is {other:?}: it is textract or off"),
+            },
         })
     }
 }
@@ -190,6 +238,13 @@ impl Deployment {
             )),
             extractor: Arc::new(InProcessExtractor {
                 limits: isoscan_extract::Limits::default(),
+                ocr: s.ocr.map(|cfg| {
+                    Arc::new(TextractOcr::new(
+                        aws_sdk_textract::Client::new(sdk),
+                        bucket.clone(),
+                        cfg,
+                    ))
+                }),
             }),
             notifier: notifier.clone(),
             reports: Arc::new(S3Reports {

@@ -156,62 +156,99 @@ pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> 
     let mut rng = StdRng::seed_from_u64(seed);
     noise(&mut g, opts.noise, &mut rng);
     let g = turn(g, opts.stored_turned / 90);
-    let (wpt, hpt) = (
-        g.w as f32 * 72.0 / opts.dpi as f32,
-        g.h as f32 * 72.0 / opts.dpi as f32,
-    );
-    let mut doc = Pdf::new();
-    let image = if opts.bilevel {
-        let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
-        for row in g.px.chunks_exact(g.w) {
-            let pels = row.iter().map(|&p| {
-                if p < 160 {
-                    fax::Color::Black
-                } else {
-                    fax::Color::White
-                }
-            });
-            enc.encode_line(pels, g.w as u32)
-                .map_err(|e| io::Error::other(format!("fax: {e:?}")))?;
-        }
-        let data = enc
-            .finish()
-            .map_err(|e| io::Error::other(format!("fax: {e:?}")))?
-            .finish();
-        doc.add_raw_stream(
-            &format!(
-                "/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray \
-                 /BitsPerComponent 1 /Filter /CCITTFaxDecode \
-                 /DecodeParms << /K -1 /Columns {w} /Rows {h} >>",
-                w = g.w,
-                h = g.h
-            ),
-            data,
-        )
-    } else {
-        doc.add_raw_stream(
-            &format!(
-                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
-                 /BitsPerComponent 8 /Filter /FlateDecode",
-                g.w, g.h
-            ),
-            deflate(&g.px),
-        )
+    wrap(vec![(g, opts)])
+}
+
+/// A PDF of `pages` pages, each only a small noisy picture (no text layer): what a text
+/// extractor sees of a multi-page scan, for tests where the reading itself is not the point.
+pub fn picture_pdf(pages: usize, seed: u64) -> io::Result<Vec<u8>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let opts = ScanOptions {
+        dpi: 100,
+        stored_turned: 0,
+        noise: 24,
+        bilevel: false,
     };
-    let content = doc.add_stream(
-        "",
-        format!("q {wpt:.2} 0 0 {hpt:.2} 0 0 cm /Im0 Do Q").as_bytes(),
-        false,
-    );
+    let pictures = (0..pages)
+        .map(|_| {
+            let mut g = Gray {
+                w: 300,
+                h: 200,
+                px: vec![230; 300 * 200],
+            };
+            noise(&mut g, opts.noise, &mut rng);
+            (g, opts)
+        })
+        .collect();
+    wrap(pictures)
+}
+
+/// One page per picture, each picture the page's only content, turned back by `/Rotate`.
+fn wrap(pictures: Vec<(Gray, ScanOptions)>) -> io::Result<Vec<u8>> {
+    let mut doc = Pdf::new();
     let pages = doc.alloc();
-    let rotate = (360 - opts.stored_turned % 360) % 360;
-    let page = doc.add(format!(
-        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {wpt:.2} {hpt:.2}] /Rotate {rotate} \
-         /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
-    ));
+    let mut kids = vec![];
+    for (g, opts) in pictures {
+        let (wpt, hpt) = (
+            g.w as f32 * 72.0 / opts.dpi as f32,
+            g.h as f32 * 72.0 / opts.dpi as f32,
+        );
+        let image = if opts.bilevel {
+            let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+            for row in g.px.chunks_exact(g.w) {
+                let pels = row.iter().map(|&p| {
+                    if p < 160 {
+                        fax::Color::Black
+                    } else {
+                        fax::Color::White
+                    }
+                });
+                enc.encode_line(pels, g.w as u32)
+                    .map_err(|e| io::Error::other(format!("fax: {e:?}")))?;
+            }
+            let data = enc
+                .finish()
+                .map_err(|e| io::Error::other(format!("fax: {e:?}")))?
+                .finish();
+            doc.add_raw_stream(
+                &format!(
+                    "/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray \
+                     /BitsPerComponent 1 /Filter /CCITTFaxDecode \
+                     /DecodeParms << /K -1 /Columns {w} /Rows {h} >>",
+                    w = g.w,
+                    h = g.h
+                ),
+                data,
+            )
+        } else {
+            doc.add_raw_stream(
+                &format!(
+                    "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
+                     /BitsPerComponent 8 /Filter /FlateDecode",
+                    g.w, g.h
+                ),
+                deflate(&g.px),
+            )
+        };
+        let content = doc.add_stream(
+            "",
+            format!("q {wpt:.2} 0 0 {hpt:.2} 0 0 cm /Im0 Do Q").as_bytes(),
+            false,
+        );
+        let rotate = (360 - opts.stored_turned % 360) % 360;
+        let page = doc.add(format!(
+            "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {wpt:.2} {hpt:.2}] /Rotate {rotate} \
+             /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+        ));
+        kids.push(format!("{page} 0 R"));
+    }
     doc.set(
         pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            kids.len()
+        ),
     );
     let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
     Ok(doc.finish(root, None))
