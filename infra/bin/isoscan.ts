@@ -17,6 +17,8 @@ new IsoscanStack(app, ctx("stackName") ?? "Isoscan", {
   dashboardOrigin: ctx("dashboardOrigin"),
   amplify: flag("amplify"),
   tracing: flag("tracing"),
+  ocr: !(ctx("ocr") === false || ctx("ocr") === "false" || ctx("ocr") === "off"),
+  textractConcurrency: Number(ctx("textractConcurrency") ?? 4),
   cognito: ctx("cognitoUserPoolId")
     ? { userPoolId: ctx("cognitoUserPoolId"), clientId: ctx("cognitoClientId") }
     : undefined,

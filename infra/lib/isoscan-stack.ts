@@ -8,6 +8,7 @@ import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -29,6 +30,10 @@ export interface IsoscanProps extends StackProps {
   dashboardOrigin: string;
   amplify: boolean;
   tracing: boolean;
+  /** Pages without a text layer are read by Textract (false: left unread, counted in COMPLETE). */
+  ocr: boolean;
+  /** Textract requests in flight at once in one worker. */
+  textractConcurrency: number;
   /** An existing Cognito user pool whose tokens `$connect` accepts beside the API tokens. */
   cognito?: { userPoolId: string; clientId: string };
 }
@@ -57,6 +62,8 @@ export class IsoscanStack extends Stack {
       lifecycleRules: [
         { prefix: "uploads/", expiration: Duration.days(7) },
         { prefix: "reports/", expiration: Duration.days(30) },
+        // Copies handed to Textract's asynchronous jobs; the worker deletes them when done.
+        { prefix: "ocr/", expiration: Duration.days(1) },
       ],
       cors: [
         {
@@ -136,7 +143,13 @@ export class IsoscanStack extends Stack {
     const disconnect = fn("ws-disconnect", 10, {});
     // API Gateway answers within 29 s: the message handler never waits for a scan.
     const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn });
-    const worker = fn("worker", props.workerTimeoutS, { DRIVE_SECRET_ID: drive.secretArn });
+    const worker = fn("worker", props.workerTimeoutS, {
+      DRIVE_SECRET_ID: drive.secretArn,
+      OCR: props.ocr ? "textract" : "off",
+      TEXTRACT_CONCURRENCY: String(props.textractConcurrency),
+      // A Textract job is given up before the function itself times out.
+      TEXTRACT_JOB_TIMEOUT_S: String(Math.max(30, props.workerTimeoutS - 30)),
+    });
     const drain = fn("dlq-drain", 60, {});
 
     tokens.grantRead(connect);
@@ -146,6 +159,16 @@ export class IsoscanStack extends Stack {
       queue.grantSendMessages(f);
       bucket.grantReadWrite(f);
       api.grantManageConnections(f);
+    }
+    if (props.ocr) {
+      // Textract's text detection has no resource-level permissions: "*" is the only resource
+      // these actions accept. The documents it reads are the worker's own `ocr/` copies.
+      worker.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["textract:DetectDocumentText", "textract:StartDocumentTextDetection", "textract:GetDocumentTextDetection"],
+          resources: ["*"],
+        }),
+      );
     }
     worker.addEventSource(
       new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: props.workerConcurrency }),

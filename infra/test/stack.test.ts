@@ -33,6 +33,8 @@ function synth(over: Partial<IsoscanProps> = {}): Template {
     dashboardOrigin: "https://main.example.amplifyapp.com",
     amplify: false,
     tracing: false,
+    ocr: true,
+    textractConcurrency: 4,
     ...over,
   });
   return Template.fromStack(stack);
@@ -60,6 +62,7 @@ test("S3: private, encrypted, TLS only, expiring, CORS for the dashboard only", 
       Rules: Match.arrayWith([
         Match.objectLike({ Prefix: "uploads/", ExpirationInDays: 7, Status: "Enabled" }),
         Match.objectLike({ Prefix: "reports/", ExpirationInDays: 30, Status: "Enabled" }),
+        Match.objectLike({ Prefix: "ocr/", ExpirationInDays: 1, Status: "Enabled" }),
       ]),
     },
     CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: ["https://main.example.amplifyapp.com"] })] },
@@ -119,7 +122,7 @@ test("alarms: dead letters, worker errors, throttles, oldest job", () => {
   t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateAgeOfOldestMessage", Threshold: 900 });
 });
 
-test("least privilege: no * action or resource anywhere", () => {
+test("least privilege: no * action anywhere, no * resource but Textract's", () => {
   const policies = t.findResources("AWS::IAM::Policy");
   assert.ok(Object.keys(policies).length >= BINARIES.length);
   for (const [id, p] of Object.entries(policies)) {
@@ -127,7 +130,9 @@ test("least privilege: no * action or resource anywhere", () => {
       const actions = [s.Action].flat();
       const resources = [s.Resource].flat();
       assert.ok(!actions.includes("*"), `${id}: Action *`);
-      assert.ok(!resources.includes("*"), `${id}: Resource * for ${actions.join(",")}`);
+      // Textract's text detection takes no resource but "*".
+      const textract = actions.every((a: string) => a.startsWith("textract:"));
+      assert.ok(textract || !resources.includes("*"), `${id}: Resource * for ${actions.join(",")}`);
     }
   }
   // Only the connect handler reads the API tokens.
@@ -158,4 +163,29 @@ test("Cognito: only the connect function learns the pool and client, and only wh
   assert.ok(vars.TOKENS_SECRET_ID, "the connect function");
   const without = Object.values(t.findResources("AWS::Lambda::Function")) as any[];
   assert.equal(without.filter((f) => f.Properties.Environment?.Variables?.COGNITO_ISSUER).length, 0);
+});
+
+test("OCR: only the worker may call Textract, with its limits; ocr=off takes both away", () => {
+  const fns = t.findResources("AWS::Lambda::Function") as Record<string, any>;
+  const withOcr = Object.entries(fns).filter(([, f]) => f.Properties.Environment?.Variables?.OCR);
+  assert.equal(withOcr.length, 1);
+  const [workerId, worker] = withOcr[0];
+  const vars = worker.Properties.Environment.Variables;
+  assert.equal(vars.OCR, "textract");
+  assert.equal(vars.TEXTRACT_CONCURRENCY, "4");
+  assert.equal(vars.TEXTRACT_JOB_TIMEOUT_S, "90");
+  const policies = Object.values(t.findResources("AWS::IAM::Policy")) as any[];
+  const callers = policies.filter((p) => JSON.stringify(p).includes("textract:"));
+  assert.equal(callers.length, 1);
+  const role = worker.Properties.Role["Fn::GetAtt"][0];
+  assert.ok(callers[0].Properties.Roles.some((r: any) => r.Ref === role), `the worker (${workerId}) calls Textract`);
+  const actions = callers[0].Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat());
+  assert.deepEqual(
+    actions.filter((a: string) => a.startsWith("textract:")).sort(),
+    ["textract:DetectDocumentText", "textract:GetDocumentTextDetection", "textract:StartDocumentTextDetection"],
+  );
+  const off = synth({ ocr: false });
+  const offFns = Object.values(off.findResources("AWS::Lambda::Function")) as any[];
+  assert.deepEqual(offFns.map((f) => f.Properties.Environment?.Variables?.OCR).filter(Boolean), ["off"]);
+  assert.ok(!JSON.stringify(off.findResources("AWS::IAM::Policy")).includes("textract:"));
 });

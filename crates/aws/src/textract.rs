@@ -59,7 +59,7 @@ impl Default for TextractConfig {
             first_backoff: Duration::from_millis(500),
             first_poll: Duration::from_secs(1),
             max_poll: Duration::from_secs(5),
-            job_timeout: Duration::from_secs(240),
+            job_timeout: Duration::from_secs(90),
         }
     }
 }

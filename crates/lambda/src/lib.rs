@@ -96,6 +96,19 @@ pub struct Settings {
     pub ocr: Option<TextractConfig>,
 }
 
+/// A whole number above 0 from the environment, if set.
+fn positive(name: &str) -> anyhow::Result<Option<u64>> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .with_context(|| format!("{name} is {v:?}: a whole number above 0")),
+        Err(_) => Ok(None),
+    }
+}
+
 impl Settings {
     pub fn from_env() -> anyhow::Result<Settings> {
         let var = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set"));
@@ -110,15 +123,18 @@ impl Settings {
                 .ok()
                 .filter(|s| !s.is_empty()),
             ocr: match std::env::var("OCR").unwrap_or_default().as_str() {
-                "" | "textract" => Some(TextractConfig {
-                    max_in_flight: match std::env::var("TEXTRACT_CONCURRENCY") {
-                        Ok(v) => v.parse().ok().filter(|n| *n > 0).with_context(|| {
-                            format!("TEXTRACT_CONCURRENCY is {v:?}: a number above 0")
-                        })?,
-                        Err(_) => TextractConfig::default().max_in_flight,
-                    },
-                    ..TextractConfig::default()
-                }),
+                "" | "textract" => {
+                    let defaults = TextractConfig::default();
+                    Some(TextractConfig {
+                        max_in_flight: positive("TEXTRACT_CONCURRENCY")?
+                            .unwrap_or(defaults.max_in_flight as u64)
+                            as usize,
+                        job_timeout: positive("TEXTRACT_JOB_TIMEOUT_S")?
+                            .map(Duration::from_secs)
+                            .unwrap_or(defaults.job_timeout),
+                        ..defaults
+                    })
+                }
                 "off" => None,
                 other => anyhow::bail!("OCR is {other:?}: it is textract or off"),
             },

@@ -13,6 +13,7 @@ use isoscan_aws::testing::{
     close_connection, cognito, config, endpoint, posted, queue_with_dead_letters, s3,
     start_recording, unique,
 };
+use isoscan_aws::textract::TextractConfig;
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
 use isoscan_drive::DriveConfig;
 use isoscan_engine::ports::*;
@@ -35,10 +36,14 @@ async fn rig() -> Rig {
 }
 
 async fn rig_with(cognito: Option<CognitoSettings>) -> Rig {
-    rig_full(cognito, None).await
+    rig_full(cognito, None, None).await
 }
 
-async fn rig_full(cognito: Option<CognitoSettings>, drive: Option<DriveConfig>) -> Rig {
+async fn rig_full(
+    cognito: Option<CognitoSettings>,
+    drive: Option<DriveConfig>,
+    ocr: Option<TextractConfig>,
+) -> Rig {
     let conf = config().await;
     start_recording().await;
     let table = unique("isoscan");
@@ -64,6 +69,7 @@ async fn rig_full(cognito: Option<CognitoSettings>, drive: Option<DriveConfig>) 
             tokens_secret: None,
             cognito,
             drive_secret: None,
+            ocr,
         },
         Some(
             json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
@@ -683,7 +689,7 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
     });
     drive.endpoint = Some(endpoint);
     drive.first_backoff = Duration::from_millis(20);
-    let r = rig_full(None, Some(drive)).await;
+    let r = rig_full(None, Some(drive), None).await;
     let c1 = unique("c1");
     r.dep
         .connect(&c1, Some("alice-token-0123456789"))
@@ -732,4 +738,147 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
     }
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
+}
+
+/// Runs every queued job until the scan ends; returns its COMPLETE message and MATCH_FOUNDs
+/// (path → codes, ocr).
+async fn run_to_the_end(
+    r: &Rig,
+    session: &str,
+) -> (
+    ServerMessage,
+    std::collections::BTreeMap<String, (Vec<String>, bool)>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = r.store.get(session).await.unwrap().unwrap();
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
+        for (job, receipt) in take(r, 30).await {
+            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            delete(r, &receipt).await;
+        }
+    }
+    let log = r.store.since(session, 0, 10_000).await.unwrap();
+    let mut matches = std::collections::BTreeMap::new();
+    let mut complete = None;
+    for e in log {
+        match e.message {
+            ServerMessage::MatchFound { data } => {
+                let mut c = data.codes.clone();
+                c.sort();
+                matches.insert(data.path.clone(), (c, data.ocr));
+            }
+            m @ ServerMessage::Complete { .. } => complete = Some(m),
+            _ => {}
+        }
+    }
+    (complete.expect("COMPLETE logged"), matches)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
+    use isoscan_aws::testing::{textract_calls, textract_reads};
+
+    let one = isoscan_pdfgen::scan::picture_pdf(1, 61).expect("scan");
+    let three = isoscan_pdfgen::scan::picture_pdf(3, 62).expect("scan");
+    // Textract's reading, with the confusions OCR makes (O for 0); `MP-4004l` reads as
+    // MP-40041, which is not MP-4004.
+    textract_reads(
+        &[
+            (&one, vec![vec!["ISO SHEET", "SP-1O01 TYP"]]),
+            (
+                &three,
+                vec![
+                    vec!["COVER"],
+                    vec!["MP-2002", "x"],
+                    vec!["MP-3OO3", "MP-4004l"],
+                ],
+            ),
+        ],
+        json!({"busy": 4, "in_progress": 2, "page_size": 3}),
+    )
+    .await;
+    let fast = TextractConfig {
+        first_backoff: Duration::from_millis(10),
+        first_poll: Duration::from_millis(10),
+        ..TextractConfig::default()
+    };
+    for ocr in [Some(fast), None] {
+        let r = rig_full(None, None, ocr.clone()).await;
+        let (key, mut codes) = upload_drawings(&r, 3).await;
+        for (name, bytes) in [("scans/one.pdf", &one), ("scans/three.pdf", &three)] {
+            r.bucket
+                .client
+                .put_object()
+                .bucket(&r.bucket.name)
+                .key(format!("{}{name}", S3Uploads::files_prefix(&key)))
+                .body(bytes.clone().into())
+                .send()
+                .await
+                .expect("put");
+        }
+        codes.extend(["SP-1001", "MP-2002", "MP-3003", "MP-4004"].map(String::from));
+        let before = textract_calls().await.len();
+        let c1 = unique("c1");
+        r.dep
+            .connect(&c1, Some("alice-token-0123456789"))
+            .await
+            .expect("connect");
+        r.dep
+            .message(
+                &c1,
+                &json!({"action": "start_scan", "drive_link": format!("upload:{key}"),
+                        "target_hole_codes": codes})
+                .to_string(),
+            )
+            .await
+            .expect("start");
+        let session = session_of(&r, &c1).await;
+        let (complete, matches) = run_to_the_end(&r, &session).await;
+        let ServerMessage::Complete {
+            total_files,
+            total_processed,
+            errors,
+            needs_ocr,
+            ..
+        } = complete
+        else {
+            unreachable!()
+        };
+        assert_eq!((total_files, total_processed, errors), (5, 5, 0));
+        let calls: Vec<_> = textract_calls().await[before..].to_vec();
+        let vector_matches = matches.iter().filter(|(p, _)| !p.starts_with("scans/"));
+        assert!(vector_matches.clone().count() > 0);
+        assert!(vector_matches.clone().all(|(_, (_, ocr))| !ocr));
+        if ocr.is_some() {
+            assert_eq!(needs_ocr, 0);
+            assert_eq!(
+                matches.get("scans/one.pdf"),
+                Some(&(vec!["SP-1001".to_string()], true))
+            );
+            assert_eq!(
+                matches.get("scans/three.pdf"),
+                Some(&(vec!["MP-2002".to_string(), "MP-3003".into()], true))
+            );
+            // One page as bytes, three through S3; nothing for the three vector drawings.
+            let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
+            assert_eq!(count("StartDocumentTextDetection"), 1, "{calls:?}");
+            assert!(calls
+                .iter()
+                .any(|c| c["action"] == "StartDocumentTextDetection"
+                    && c["bucket"] == r.bucket.name.as_str()));
+            assert_eq!(
+                count("DetectDocumentText"),
+                1 + 4,
+                "one page, after 4 refusals: {calls:?}"
+            );
+        } else {
+            assert_eq!(needs_ocr, 2, "the two scans are counted unread");
+            assert!(!matches.keys().any(|p| p.starts_with("scans/")));
+            assert!(calls.is_empty(), "{calls:?}");
+        }
+    }
 }
