@@ -1,6 +1,7 @@
 //! The picture of a scanned page, for OCR: the page's largest image, decoded to 8-bit gray and
-//! turned upright by the page's `/Rotate`. Scans are one image per page (a scanner's JPEG, or
-//! raw pixels under Flate); pages drawn in vectors have none and are left to a renderer.
+//! turned upright by the page's `/Rotate`. Scans are one image per page: a scanner's JPEG, a fax
+//! coded sheet, or raw samples under Flate or LZW (with or without predictors; 1 to 16 bits;
+//! gray, RGB, CMYK, ICC-based or indexed colour).
 
 use lopdf::{Dictionary, Object, Stream};
 use zune_core::bytestream::ZCursor;
@@ -195,18 +196,23 @@ fn decode(ctx: &doc::Ctx, s: &Stream) -> Result<Option<Gray>, ExtractError> {
         return ccitt(ctx, s, w, h);
     }
     let bpc = int(ctx, &s.dict, b"BitsPerComponent").unwrap_or(8);
-    let cs = s
+    if !matches!(bpc, 1 | 2 | 4 | 8 | 16) {
+        return Ok(None);
+    }
+    let Some(space) = s
         .dict
         .get(b"ColorSpace")
         .ok()
-        .and_then(|o| ctx.resolve(o).ok())
-        .and_then(|o| o.as_name().ok());
-    let comps = match cs {
-        Some(b"DeviceGray") | Some(b"CalGray") => 1,
-        Some(b"DeviceRGB") | Some(b"CalRGB") => 3,
-        _ => return Ok(None),
+        .and_then(|o| color_space(ctx, o))
+    else {
+        return Ok(None);
     };
-    if bpc != 8 || !f.iter().all(|n| n == b"FlateDecode") {
+    // Raw samples under Flate or LZW (predictors are undone by the stream decoder); anything
+    // else (JPEG 2000, JBIG2) is not read here.
+    if !f
+        .iter()
+        .all(|n| matches!(n.as_slice(), b"FlateDecode" | b"LZWDecode"))
+    {
         return Ok(None);
     }
     let raw = if f.is_empty() {
@@ -214,16 +220,19 @@ fn decode(ctx: &doc::Ctx, s: &Stream) -> Result<Option<Gray>, ExtractError> {
     } else {
         ctx.stream_data(s)?
     };
-    if raw.len() < w * h * comps {
-        return Ok(None);
-    }
-    let data = if comps == 1 {
-        raw[..w * h].to_vec()
-    } else {
-        raw.chunks_exact(3)
-            .take(w * h)
-            .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
-            .collect()
+    // An image whose /Decode starts with 1 shows its samples the other way round.
+    let inverted = matches!(
+        s.dict.get(b"Decode").ok().and_then(|o| o.as_array().ok()),
+        Some(a) if a.first().and_then(|v| v.as_float().ok().or(v.as_i64().ok().map(|i| i as f32))) == Some(1.0)
+    ) && !matches!(space, Space::Indexed(..));
+    let data = match samples_to_gray(&raw, w, h, bpc as usize, &space) {
+        Some(mut d) => {
+            if inverted {
+                d.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            d
+        }
+        None => return Ok(None),
     };
     Ok(Some(Gray {
         width: w,
@@ -231,6 +240,132 @@ fn decode(ctx: &doc::Ctx, s: &Stream) -> Result<Option<Gray>, ExtractError> {
         data,
         dpi: 0.0,
     }))
+}
+
+/// The colour spaces a scan's raw pixels come in.
+#[derive(Debug, Clone, PartialEq)]
+enum Space {
+    Gray,
+    Rgb,
+    Cmyk,
+    /// A palette: each sample is an index into `table`, entries in the base space.
+    Indexed(Box<Space>, Vec<u8>),
+}
+
+impl Space {
+    fn components(&self) -> usize {
+        match self {
+            Space::Gray | Space::Indexed(..) => 1,
+            Space::Rgb => 3,
+            Space::Cmyk => 4,
+        }
+    }
+}
+
+fn color_space(ctx: &doc::Ctx, o: &Object) -> Option<Space> {
+    match ctx.resolve(o).ok()? {
+        Object::Name(n) => match n.as_slice() {
+            b"DeviceGray" | b"CalGray" | b"G" => Some(Space::Gray),
+            b"DeviceRGB" | b"CalRGB" | b"RGB" => Some(Space::Rgb),
+            b"DeviceCMYK" | b"CMYK" => Some(Space::Cmyk),
+            _ => None,
+        },
+        Object::Array(a) => {
+            let kind = a.first().and_then(|k| k.as_name().ok())?;
+            match kind {
+                b"CalGray" => Some(Space::Gray),
+                b"CalRGB" => Some(Space::Rgb),
+                // An ICC profile stands for as many components as it says (/N).
+                b"ICCBased" => {
+                    let Object::Stream(p) = ctx.resolve(a.get(1)?).ok()? else {
+                        return None;
+                    };
+                    match int(ctx, &p.dict, b"N")? {
+                        1 => Some(Space::Gray),
+                        3 => Some(Space::Rgb),
+                        4 => Some(Space::Cmyk),
+                        _ => None,
+                    }
+                }
+                b"Indexed" | b"I" => {
+                    let base = color_space(ctx, a.get(1)?)?;
+                    if matches!(base, Space::Indexed(..)) {
+                        return None;
+                    }
+                    let table = match ctx.resolve(a.get(3)?).ok()? {
+                        Object::String(t, _) => t.clone(),
+                        Object::Stream(t) => ctx.stream_data(t).ok()?,
+                        _ => return None,
+                    };
+                    Some(Space::Indexed(Box::new(base), table))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One colour in `space` (components scaled to 0–255) as a gray level.
+fn luma(space: &Space, c: &[u8]) -> u8 {
+    match (space, c) {
+        (Space::Rgb, [r, g, b, ..]) => {
+            ((*r as u32 * 299 + *g as u32 * 587 + *b as u32 * 114) / 1000) as u8
+        }
+        (Space::Cmyk, [cy, m, y, k, ..]) => {
+            let ink = (*cy as u32 * 30 + *m as u32 * 59 + *y as u32 * 11) / 100 + *k as u32;
+            255 - ink.min(255) as u8
+        }
+        (_, [v, ..]) => *v,
+        _ => 255,
+    }
+}
+
+/// Packed samples (`bpc` bits each, rows padded to whole bytes) to 8-bit gray.
+fn samples_to_gray(raw: &[u8], w: usize, h: usize, bpc: usize, space: &Space) -> Option<Vec<u8>> {
+    let comps = space.components();
+    let stride = (w.checked_mul(comps)?.checked_mul(bpc)?).div_ceil(8);
+    if raw.len() < stride.checked_mul(h)? {
+        return None;
+    }
+    let max = (1u32 << bpc.min(16)) - 1;
+    let sample = |row: &[u8], i: usize| -> u32 {
+        match bpc {
+            8 => row[i] as u32,
+            16 => u16::from_be_bytes([row[2 * i], row[2 * i + 1]]) as u32,
+            _ => {
+                let bit = i * bpc;
+                let byte = row[bit / 8] as u32;
+                (byte >> (8 - bpc - bit % 8)) & max
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(w * h);
+    let mut px = [0u8; 4];
+    for row in raw.chunks_exact(stride).take(h) {
+        for x in 0..w {
+            let v = match space {
+                Space::Indexed(base, table) => {
+                    let n = base.components();
+                    let at = sample(row, x) as usize * n;
+                    match table.get(at..at + n) {
+                        Some(entry) => luma(base, entry),
+                        None => 255,
+                    }
+                }
+                _ => {
+                    for (c, p) in px.iter_mut().enumerate().take(comps) {
+                        let v = sample(row, x * comps + c);
+                        // 16 bits: the high byte, as viewers show it.
+                        *p = if bpc == 16 { v >> 8 } else { v * 255 / max } as u8;
+                    }
+                    luma(space, &px[..comps])
+                }
+            };
+            out.push(v);
+        }
+    }
+    Some(out)
 }
 
 /// A fax-coded (CCITT Group 4, or Group 3 one-dimensional) bilevel image, as scanners store
@@ -586,5 +721,127 @@ mod tests {
         let d = two.doubled();
         assert_eq!((d.width, d.height, d.dpi), (4, 2, 300.0));
         assert_eq!(d.data, vec![0, 50, 150, 200, 0, 50, 150, 200]);
+    }
+
+    /// A one-page PDF whose only picture is `image` (dictionary entries, raw stream data).
+    fn pdf_with_image(dict: lopdf::Dictionary, data: Vec<u8>) -> Vec<u8> {
+        use lopdf::{dictionary, Document};
+        let mut doc = Document::with_version("1.7");
+        let pages = doc.new_object_id();
+        let image = doc.add_object(Stream::new(dict, data));
+        let content = doc.add_object(Stream::new(
+            dictionary! {},
+            b"q 72 0 0 36 0 0 cm /Im0 Do Q".to_vec(),
+        ));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages,
+            "MediaBox" => vec![0.into(), 0.into(), 72.into(), 36.into()],
+            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
+            "Contents" => content,
+        });
+        doc.objects.insert(
+            pages,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+        doc.trailer.set("Root", catalog);
+        let mut out = vec![];
+        doc.save_to(&mut out).expect("save");
+        out
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::default());
+        e.write_all(data).expect("deflate");
+        e.finish().expect("deflate")
+    }
+
+    fn picture(pdf: &[u8]) -> Gray {
+        let got = page_images(pdf, &Limits::default(), &[1]).expect("read");
+        got.into_iter()
+            .next()
+            .and_then(|(_, g)| g)
+            .expect("the picture is decoded")
+    }
+
+    #[test]
+    fn raw_pictures_in_every_depth_and_colour_space_a_scanner_writes() {
+        use lopdf::dictionary;
+        let base = |w: i64, h: i64, bpc: i64| {
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+                "BitsPerComponent" => bpc,
+            }
+        };
+        // 8-bit gray, PNG predictors (Up on every row): rows 10 20 30 / 15 25 35.
+        let mut d = base(3, 2, 8);
+        d.set("ColorSpace", "DeviceGray");
+        d.set("Filter", "FlateDecode");
+        d.set(
+            "DecodeParms",
+            dictionary! { "Predictor" => 15, "Colors" => 1, "BitsPerComponent" => 8, "Columns" => 3 },
+        );
+        let rows = [2u8, 10, 20, 30, 2, 5, 5, 5];
+        let g = picture(&pdf_with_image(d, zlib(&rows)));
+        assert_eq!((g.width, g.height), (3, 2));
+        assert_eq!(g.data, vec![10, 20, 30, 15, 25, 35]);
+        assert!(
+            (g.dpi - 3.0).abs() < 0.01,
+            "3 pixels on one inch: {}",
+            g.dpi
+        );
+
+        // 4-bit indexed over RGB: black, white, pure green (luma 149).
+        let mut d = base(3, 1, 4);
+        d.set(
+            "ColorSpace",
+            vec![
+                Object::Name(b"Indexed".to_vec()),
+                Object::Name(b"DeviceRGB".to_vec()),
+                2.into(),
+                Object::String(
+                    vec![0, 0, 0, 255, 255, 255, 0, 255, 0],
+                    lopdf::StringFormat::Hexadecimal,
+                ),
+            ],
+        );
+        d.set("Filter", "FlateDecode");
+        let g = picture(&pdf_with_image(d, zlib(&[0x01, 0x20])));
+        assert_eq!(g.data, vec![0, 255, 149]);
+
+        // 8-bit CMYK: no ink, full black, full cyan (30% gray ink).
+        let mut d = base(3, 1, 8);
+        d.set("ColorSpace", "DeviceCMYK");
+        let g = picture(&pdf_with_image(
+            d,
+            vec![0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0],
+        ));
+        assert_eq!(g.data, vec![255, 0, 179]);
+
+        // 16-bit gray, uncompressed.
+        let mut d = base(2, 1, 16);
+        d.set("ColorSpace", "DeviceGray");
+        let g = picture(&pdf_with_image(d, vec![0xFF, 0xFF, 0x80, 0x00]));
+        assert_eq!(g.data, vec![255, 128]);
+
+        // 1-bit gray shown inverted by /Decode [1 0], rows padded to a byte: 1 0 1 / 0 1 0.
+        let mut d = base(3, 2, 1);
+        d.set("ColorSpace", "DeviceGray");
+        d.set("Decode", vec![1.into(), 0.into()]);
+        d.set("Filter", "FlateDecode");
+        let g = picture(&pdf_with_image(d, zlib(&[0b1010_0000, 0b0100_0000])));
+        assert_eq!(g.data, vec![0, 255, 0, 255, 0, 255]);
+
+        // JPEG 2000 is not read here: no picture rather than a wrong one.
+        let mut d = base(2, 1, 8);
+        d.set("ColorSpace", "DeviceGray");
+        d.set("Filter", "JPXDecode");
+        let got =
+            page_images(&pdf_with_image(d, vec![0; 8]), &Limits::default(), &[1]).expect("read");
+        assert_eq!(got, vec![(1, None)]);
     }
 }
