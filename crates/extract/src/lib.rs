@@ -3,7 +3,8 @@
 //! fonts without ToUnicode maps.
 //!
 //! lopdf parses objects and decodes streams; the glyph layer (fonts, text state, content
-//! interpretation) and the word grouping are ours. Every file is read under [`Limits`], and a
+//! interpretation) and the word grouping are ours. For OCR, [`raster`] hands over the picture
+//! of a page without text: its scanned image decoded, or the page rendered by hayro. Every file is read under [`Limits`], and a
 //! file over one is an [`ExtractError`], never a hang or unbounded memory. This crate works on
 //! bytes: it does no I/O of its own, spawns nothing, and knows nothing of the engine.
 

@@ -356,3 +356,57 @@ async fn isoscan_serve_reads_scans_too() {
     assert_eq!(m["data"]["ocr"], true);
     assert_eq!(m["data"]["codes"].as_array().unwrap().len(), present.len());
 }
+
+/// A sheet whose text is only vector outlines (CAD's SHX or "text as geometry") has no text
+/// layer: its page is rendered (hayro, 300 dpi) and read by OCR, code for code.
+#[test]
+fn a_vector_sheet_whose_text_is_only_outlines_is_rendered_and_read() {
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("cad");
+    std::fs::create_dir_all(&folder).unwrap();
+    let codes: Vec<String> = [
+        "HC-1042",
+        "P-20417",
+        "SUP-3318",
+        "VLV-77-2041",
+        "FW-6023",
+        "DRN-4471",
+        "HC-9387",
+        "TIE-53-1180",
+        "SW-2744",
+    ]
+    .map(String::from)
+    .to_vec();
+    let pdf = isoscan_pdfgen::scan::outlined(&codes).expect("outlined sheet");
+    // A text extractor finds nothing on it.
+    let doc = isoscan_extract::extract(&pdf, &isoscan_extract::Limits::default()).unwrap();
+    assert_eq!(doc.pages_needing_ocr(), vec![1]);
+    assert!(doc.pages[0].text.trim().is_empty());
+    if let Ok(keep) = std::env::var("ISOSCAN_KEEP_OUTLINED") {
+        std::fs::write(keep, &pdf).unwrap();
+    }
+    std::fs::write(folder.join("sheet-shx.pdf"), pdf).unwrap();
+    let mut asked = codes.clone();
+    // Look-alikes: one digit off, and a code that is a prefix of one on the sheet.
+    asked.extend(["HC-1043", "P-2041", "SUP-3316"].map(String::from));
+    let path = std::env::var("PATH").unwrap_or_default();
+    let (ok, err, msgs) = scan(&folder, &asked, &path, work.path());
+    assert!(ok, "{err}");
+    let m = msgs
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND")
+        .unwrap_or_else(|| panic!("no code read from the outlines: {msgs:?}"));
+    assert_eq!(m["data"]["ocr"], true);
+    let mut found: Vec<String> = m["data"]["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    let mut want = codes.clone();
+    want.sort();
+    assert_eq!(found, want);
+    let done = msgs.last().unwrap();
+    assert_eq!(done["needs_ocr"], 0, "{done}");
+}

@@ -288,3 +288,171 @@ pub fn write_scans(
     }
     Ok(out)
 }
+
+/// A sheet whose text is drawn as vector outlines, with no text layer at all, as CAD exports
+/// with SHX or "text as geometry" make them: `codes` in Helvetica at 9, 11 and 14 pt among pipe
+/// lines, turned into glyph outlines by poppler's `pdftocairo -svg` (Debian's poppler-utils).
+/// A text extractor finds no glyph on it; only a renderer and OCR can read it.
+pub fn outlined(codes: &[String]) -> io::Result<Vec<u8>> {
+    let (w, h) = (1191.0f32, 842.0f32);
+    let mut placed = vec![];
+    let mut text = String::new();
+    for (i, code) in codes.iter().enumerate() {
+        let x = 80.0 + 360.0 * (i % 3) as f32;
+        let y = h - 90.0 - 70.0 * (i / 3) as f32;
+        let size = [9.0, 11.0, 14.0][i % 3];
+        let escaped = code
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        text.push_str(&format!(
+            "BT /F1 {size} Tf {x:.1} {y:.1} Td ({escaped}) Tj ET\n"
+        ));
+        placed.push((x, y));
+    }
+    let mut doc = Pdf::new();
+    let font = doc.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string());
+    let content = doc.add_stream("", text.as_bytes(), false);
+    let pages = doc.alloc();
+    let page = doc.add(format!(
+        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {w} {h}] \
+         /Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"
+    ));
+    doc.set(
+        pages,
+        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+    );
+    let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+    let svg = svg_of(&doc.finish(root, None))?;
+
+    // The outlines, placed where the text was; then a border and pipe lines under each code.
+    let mut out = String::from("0 g\n");
+    for (glyph, x, y) in uses(&svg) {
+        let Some(path) = symbol(&svg, &glyph) else {
+            continue;
+        };
+        out.push_str(&format!("q 1 0 0 -1 {x} {} cm\n{path}f Q\n", h - y));
+    }
+    out.push_str(&format!("1.5 w 20 20 {} {} re S\n", w - 40.0, h - 40.0));
+    for (x, y) in placed {
+        out.push_str(&format!(
+            "2 w {x:.1} {:.1} m {:.1} {:.1} l {:.1} {:.1} l S\n",
+            y - 22.0,
+            x + 240.0,
+            y - 22.0,
+            x + 280.0,
+            y - 45.0
+        ));
+    }
+    let mut doc = Pdf::new();
+    let content = doc.add_stream("", out.as_bytes(), true);
+    let pages = doc.alloc();
+    let page = doc.add(format!(
+        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {w} {h}] /Resources << >> \
+         /Contents {content} 0 R >>"
+    ));
+    doc.set(
+        pages,
+        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+    );
+    let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+    Ok(doc.finish(root, None))
+}
+
+/// The first page of `pdf` as SVG, through pdftocairo.
+fn svg_of(pdf: &[u8]) -> io::Result<String> {
+    let work = std::env::temp_dir().join(format!(
+        "isoscan-outline-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&work)?;
+    let src = work.join("text.pdf");
+    std::fs::write(&src, pdf)?;
+    let dst = work.join("text.svg");
+    let status = Command::new("pdftocairo")
+        .args(["-svg", "-f", "1", "-l", "1"])
+        .arg(&src)
+        .arg(&dst)
+        .status();
+    let svg = std::fs::read_to_string(&dst);
+    let _ = std::fs::remove_dir_all(&work);
+    let status = status
+        .map_err(|e| io::Error::other(format!("pdftocairo (apt install poppler-utils): {e}")))?;
+    if !status.success() {
+        return Err(io::Error::other(format!("pdftocairo failed: {status}")));
+    }
+    svg
+}
+
+/// The value of `name="…"` in an SVG tag.
+/// `tag` is what follows the tag's name and its space.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = match tag.strip_prefix(&format!("{name}=\"")) {
+        Some(_) => name.len() + 2,
+        None => tag.find(&format!(" {name}=\""))? + name.len() + 3,
+    };
+    let len = tag[start..].find('"')?;
+    Some(&tag[start..start + len])
+}
+
+/// Every glyph placed on the page: its symbol id and position (SVG coordinates, y down).
+fn uses(svg: &str) -> Vec<(String, f32, f32)> {
+    svg.split("<use ")
+        .skip(1)
+        .filter_map(|tag| {
+            let glyph = attr(tag, "xlink:href")?.trim_start_matches('#').to_string();
+            let x = attr(tag, "x")?.parse().ok()?;
+            let y = attr(tag, "y")?.parse().ok()?;
+            Some((glyph, x, y))
+        })
+        .collect()
+}
+
+/// A glyph's outline as PDF path operators (cairo writes only M, L, C and Z, absolute).
+fn symbol(svg: &str, id: &str) -> Option<String> {
+    let at = svg.find(&format!("id=\"{id}\""))?;
+    let end = at + svg[at..].find("</symbol>")?;
+    let mut ops = String::new();
+    for path in svg[at..end].split("<path ").skip(1) {
+        let d = attr(path, "d")?;
+        let mut args: Vec<&str> = vec![];
+        let flush = |op: &str, args: &mut Vec<&str>, ops: &mut String| {
+            let pdf_op = match op {
+                "M" => "m",
+                "L" => "l",
+                "C" => "c",
+                "Z" => "h",
+                _ => return,
+            };
+            for pair in args.chunks(2) {
+                if pair.len() == 2 && pdf_op != "c" {
+                    ops.push_str(&format!("{} {} {pdf_op}\n", pair[0], pair[1]));
+                }
+            }
+            if pdf_op == "c" {
+                for six in args.chunks(6).filter(|c| c.len() == 6) {
+                    ops.push_str(&format!("{} c\n", six.join(" ")));
+                }
+            }
+            if pdf_op == "h" {
+                ops.push_str("h\n");
+            }
+            args.clear();
+        };
+        let mut op = "";
+        for tok in d.split_whitespace() {
+            if matches!(tok, "M" | "L" | "C" | "Z") {
+                flush(op, &mut args, &mut ops);
+                op = tok;
+            } else {
+                args.push(tok);
+            }
+        }
+        flush(op, &mut args, &mut ops);
+    }
+    Some(ops)
+}
