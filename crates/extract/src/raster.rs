@@ -122,6 +122,11 @@ impl Gray {
     }
 
     /// As a binary PGM (P5), which every OCR engine reads.
+    /// The header of the picture as a binary PGM file; the pixels follow it as they are.
+    pub fn pgm_header(&self) -> Vec<u8> {
+        format!("P5\n{} {}\n255\n", self.width, self.height).into_bytes()
+    }
+
     pub fn to_pgm(&self) -> Vec<u8> {
         let mut out = format!("P5\n{} {}\n255\n", self.width, self.height).into_bytes();
         out.extend_from_slice(&self.data);

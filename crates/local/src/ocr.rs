@@ -95,8 +95,9 @@ pub enum OcrError {
     Timeout(u64),
 }
 
-/// Runs one pass over one picture.
-async fn pass(cfg: &OcrConfig, pgm: &[u8], psm: u8) -> Result<String, OcrError> {
+/// Runs one pass over one picture, handed to Tesseract as a PGM file on its standard input
+/// straight from the picture's pixels (a large sheet is not copied for it).
+async fn pass(cfg: &OcrConfig, image: &Gray, psm: u8) -> Result<String, OcrError> {
     let mut cmd = tokio::process::Command::new(&cfg.program);
     cmd.args(["stdin", "stdout", "--psm", &psm.to_string()]);
     // Mode 0 (orientation) uses its own model.
@@ -144,7 +145,9 @@ async fn pass(cfg: &OcrConfig, pgm: &[u8], psm: u8) -> Result<String, OcrError> 
     let run = async {
         let write = async {
             // Tesseract may stop reading early on a bad picture; its exit status tells.
-            let _ = stdin.write_all(pgm).await;
+            if stdin.write_all(&image.pgm_header()).await.is_ok() {
+                let _ = stdin.write_all(&image.data).await;
+            }
             drop(stdin);
         };
         let mut text = Vec::new();
@@ -185,7 +188,7 @@ async fn orientation(cfg: &OcrConfig, image: &Gray) -> Result<i64, OcrError> {
     } else {
         image
     };
-    let out = match pass(cfg, &image.to_pgm(), 0).await {
+    let out = match pass(cfg, image, 0).await {
         Ok(out) => out,
         Err(OcrError::Unavailable) => return Err(OcrError::Unavailable),
         Err(e) => {
@@ -204,23 +207,19 @@ async fn orientation(cfg: &OcrConfig, image: &Gray) -> Result<i64, OcrError> {
     }
 }
 
-/// The text of one picture: every pass, one after the other.
-pub async fn read(cfg: &OcrConfig, image: &Gray) -> Result<String, OcrError> {
-    let turned;
+/// The text of one picture: every pass, one after the other. The picture is taken by value:
+/// turning it upright replaces it, so a large sheet is held at most twice, while it turns.
+pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
     let image = match cfg.detect_orientation {
-        true => match orientation(cfg, image).await? {
+        true => match orientation(cfg, &image).await? {
             0 => image,
-            deg => {
-                turned = image.clone().rotated(deg);
-                &turned
-            }
+            deg => image.rotated(deg),
         },
         false => image,
     };
     let mut text = String::new();
     for p in &cfg.passes {
-        let pgm = p.size.apply(image).to_pgm();
-        text.push_str(&pass(cfg, &pgm, p.psm).await?);
+        text.push_str(&pass(cfg, &p.size.apply(&image), p.psm).await?);
         text.push('\n');
     }
     Ok(text)

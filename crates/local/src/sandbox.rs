@@ -281,7 +281,7 @@ impl Extractor for ProcessPool {
         // The worker is free while Tesseract reads.
         self.release(w);
         for (page, image) in images {
-            let text = crate::ocr::read(ocr, &image)
+            let text = crate::ocr::read(ocr, image)
                 .await
                 .map_err(|e| ExtractFailure::File(e.to_string()))?;
             if let Some(p) = doc.pages.get_mut(page as usize - 1) {
