@@ -2,7 +2,8 @@
 """OCR benchmark: pages per second and peak memory of `isoscan scan` on scanned drawings.
 
 - the real scanned ISO of ../shared/corpus/real (one 400 ppi page), with and without OCR;
-- generated scans (150/200/300 dpi, some stored sideways), with recall of their codes.
+- generated scans (150/200/300 dpi, some stored sideways), with recall of their codes;
+- a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes.
 
 Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
 Run through scripts/bench-ocr.sh, which builds the release binaries first.
@@ -21,6 +22,7 @@ from bench import run  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ISOSCAN = os.path.join(ROOT, "target/release/isoscan")
 SCANS = os.path.join(ROOT, "target/release/examples/scans")
+OUTLINED = os.path.join(ROOT, "target/release/examples/outlined")
 REAL = os.path.join(ROOT, "../shared/corpus/real")
 ISO = "KZ02-PI-ISO-53-GP3-DK-8243001-001_C01-0-0.pdf"
 
@@ -64,6 +66,13 @@ def main():
                          % (wall, 1 / wall, rss, hits, len(exp["present"]), wrong)))
             wall, rss, _ = scan(folder, codes, 1, ["--no-ocr"], work)
             rows.append(("the same with --no-ocr", "%.2f s, %.0f MiB" % (wall, rss)))
+        cad = os.path.join(work, "cad")
+        run([OUTLINED, cad])
+        codes = json.load(open(os.path.join(cad, "outlined.json")))
+        os.remove(os.path.join(cad, "outlined.json"))
+        wall, rss, found = scan(cad, codes, 1, [], work)
+        rows.append(("vector sheet, text only as outlines (A3, rendered at 300 dpi), --jobs 1: wall, peak RSS, codes",
+                     "%.1f s, %.0f MiB, %d of %d" % (wall, rss, len({c for (_, c) in found}), len(codes))))
         gen = os.path.join(work, "gen")
         run([SCANS, gen, str(a.scans)])
         truth = json.load(open(os.path.join(gen, "truth.json")))
