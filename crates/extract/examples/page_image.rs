@@ -1,5 +1,6 @@
 //! Writes the picture OCR reads of one page of a PDF as a PGM file:
-//! `cargo run -p isoscan-extract --example page_image -- FILE.pdf PAGE OUT.pgm`.
+//! `cargo run -p isoscan-extract --example page_image -- FILE.pdf PAGE OUT.pgm` (add
+//! `--features render` for pages drawn in vectors).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -665,7 +665,10 @@ pub fn page_images(
             .map(|v| ((v[2] - v[0]).abs(), (v[3] - v[1]).abs()));
         let img = match best {
             // A page drawn in vectors (CAD text as strokes or outlines): rendered.
+            #[cfg(feature = "render")]
             None => render_page(bytes, n, RENDER_DPI),
+            #[cfg(not(feature = "render"))]
+            None => None,
             Some(s) => decode(&ctx, s)?.map(|g| {
                 let mut g = g.rotated(rotate);
                 if let Some((w, h)) = media {
@@ -683,13 +686,17 @@ pub fn page_images(
 }
 
 /// Resolution vector pages are rendered at for OCR.
+#[cfg(feature = "render")]
 pub const RENDER_DPI: f32 = 300.0;
+#[cfg(feature = "render")]
 /// Largest rendering (an A0 sheet at 300 dpi is 139 million pixels): bigger pages are rendered
 /// at a lower resolution.
 const RENDER_MAX_PIXELS: f32 = 150_000_000.0;
+#[cfg(feature = "render")]
 /// Rows rendered at once: the full page is only ever held in gray, one byte a pixel.
 const STRIP: u16 = 512;
 
+#[cfg(feature = "render")]
 /// Page `n` (1-based) rendered upright in gray at about `dpi`, by hayro (a PDF renderer in Rust),
 /// one strip of rows at a time. None when the page cannot be rendered.
 pub fn render_page(bytes: &[u8], n: u32, dpi: f32) -> Option<Gray> {
