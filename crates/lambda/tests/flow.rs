@@ -173,6 +173,20 @@ async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
     (t.key, code_list(&truth, 50))
 }
 
+/// Alice starts a scan of her upload `key` on connection `conn`; returns the session.
+async fn start_upload_scan(r: &Rig, conn: &str, key: &str, codes: &[String]) -> String {
+    r.dep
+        .message(
+            conn,
+            &json!({"action": "start_scan", "drive_link": format!("upload:{key}"),
+                    "target_hole_codes": codes})
+            .to_string(),
+        )
+        .await
+        .expect("start");
+    session_of(r, conn).await
+}
+
 async fn session_of(r: &Rig, conn: &str) -> String {
     assert_eq!(
         r.store
@@ -206,15 +220,7 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
         .await
         .expect("connect");
     let (key, codes) = upload_drawings(&r, 300).await;
-    r.dep
-        .message(
-            &c1,
-            &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
-                .to_string(),
-        )
-        .await
-        .expect("start");
-    let session = session_of(&r, &c1).await;
+    let session = start_upload_scan(&r, &c1, &key, &codes).await;
 
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut died_once = false;
@@ -316,15 +322,7 @@ async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
         .await
         .expect("connect");
     let (key, codes) = upload_drawings(&r, 12).await;
-    r.dep
-        .message(
-            &c1,
-            &json!({"action": "start_scan", "drive_link": format!("upload:{key}"), "target_hole_codes": codes})
-                .to_string(),
-        )
-        .await
-        .expect("start");
-    let session = session_of(&r, &c1).await;
+    let session = start_upload_scan(&r, &c1, &key, &codes).await;
     // A second tab follows the scan, then goes away without a $disconnect: API Gateway answers
     // 410 for it from then on.
     let c2 = unique("c2");
@@ -827,16 +825,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
             .connect(&c1, Some("alice-token-0123456789"))
             .await
             .expect("connect");
-        r.dep
-            .message(
-                &c1,
-                &json!({"action": "start_scan", "drive_link": format!("upload:{key}"),
-                        "target_hole_codes": codes})
-                .to_string(),
-            )
-            .await
-            .expect("start");
-        let session = session_of(&r, &c1).await;
+        let session = start_upload_scan(&r, &c1, &key, &codes).await;
         let (complete, matches) = run_to_the_end(&r, &session).await;
         let ServerMessage::Complete {
             total_files,

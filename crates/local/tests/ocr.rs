@@ -62,6 +62,18 @@ fn counting_tesseract(dir: &Path) -> (String, PathBuf) {
     (path, log)
 }
 
+/// The codes of a MATCH_FOUND, sorted.
+fn codes_of(m: &Value) -> Vec<String> {
+    let mut c: Vec<String> = m["data"]["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var("PATH")
         .ok()?
@@ -116,13 +128,7 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
         .iter()
         .find(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] == ISO)
         .unwrap_or_else(|| panic!("no match in the scan: {err}"));
-    let mut found: Vec<String> = iso["data"]["codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    found.sort();
+    let found = codes_of(iso);
     let mut want = present.clone();
     want.sort();
     assert_eq!(found, want, "14 of 14, none of the 6 look-alikes");
@@ -315,12 +321,7 @@ fn picture_files_are_read_by_ocr() {
             .find(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] == name.as_str())
             .unwrap_or_else(|| panic!("nothing read in {name}"));
         assert_eq!(m["data"]["ocr"], true);
-        let found: Vec<String> = m["data"]["codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect();
+        let found = codes_of(m);
         assert!(
             found.iter().all(|c| present.contains(c)),
             "{name}: {found:?}"
@@ -397,13 +398,7 @@ fn a_vector_sheet_whose_text_is_only_outlines_is_rendered_and_read() {
         .find(|m| m["type"] == "MATCH_FOUND")
         .unwrap_or_else(|| panic!("no code read from the outlines: {msgs:?}"));
     assert_eq!(m["data"]["ocr"], true);
-    let mut found: Vec<String> = m["data"]["codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    found.sort();
+    let found = codes_of(m);
     let mut want = codes.clone();
     want.sort();
     assert_eq!(found, want);
