@@ -69,6 +69,22 @@ impl Gray {
         }
     }
 
+    /// The part of the picture from (`x`, `y`), `w` by `h` pixels (cut at the picture's edges).
+    pub fn crop(&self, x: usize, y: usize, w: usize, h: usize) -> Gray {
+        let (x, y) = (x.min(self.width), y.min(self.height));
+        let (w, h) = (w.min(self.width - x), h.min(self.height - y));
+        let mut data = Vec::with_capacity(w * h);
+        for row in self.data.chunks_exact(self.width.max(1)).skip(y).take(h) {
+            data.extend_from_slice(&row[x..x + w]);
+        }
+        Gray {
+            width: w,
+            height: h,
+            data,
+            dpi: self.dpi,
+        }
+    }
+
     /// Half the size each way, each pixel the mean of four.
     pub fn halved(&self) -> Gray {
         let (w, h) = (self.width / 2, self.height / 2);
@@ -797,6 +813,8 @@ mod tests {
         assert_eq!(g.clone().rotated(-90), r270);
         assert_eq!(g.clone().rotated(0), g);
         assert!(g.to_pgm().starts_with(b"P5\n3 2\n255\n"));
+        let c = g.crop(1, 1, 5, 5);
+        assert_eq!((c.width, c.height, c.data.as_slice()), (2, 1, &b"ef"[..]));
         let four = Gray {
             width: 4,
             height: 2,

@@ -31,15 +31,18 @@ impl Default for OcrConfig {
             program: PathBuf::from("tesseract"),
             // On the real scanned ISO (400 ppi): columns of text at full size read 13 of its 14
             // codes, sparse text at half size another 13; together all 14, and no look-alike. At
-            // 150 dpi columns of text read best doubled.
+            // 150 dpi columns of text read best doubled. Sparse text reads better in quarters of
+            // the sheet than on the whole (generated scans: 74.8% of codes against 70.3%).
             passes: vec![
                 Pass {
                     psm: 4,
                     size: Size::UpToReadable,
+                    tiles: 1,
                 },
                 Pass {
                     psm: 11,
                     size: Size::DownFromFine,
+                    tiles: 2,
                 },
             ],
             language: "eng".into(),
@@ -56,6 +59,8 @@ impl Default for OcrConfig {
 pub struct Pass {
     pub psm: u8,
     pub size: Size,
+    /// Read in `tiles` × `tiles` parts overlapping by a tenth of a part (1: the whole picture).
+    pub tiles: u8,
 }
 
 /// How a pass sizes the picture, by its resolution on the page (measured on generated scans at
@@ -219,8 +224,24 @@ pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
     };
     let mut text = String::new();
     for p in &cfg.passes {
-        text.push_str(&pass(cfg, &p.size.apply(&image), p.psm).await?);
-        text.push('\n');
+        let sized = p.size.apply(&image);
+        let n = p.tiles.max(1) as usize;
+        if n == 1 {
+            text.push_str(&pass(cfg, &sized, p.psm).await?);
+            text.push('\n');
+            continue;
+        }
+        // A code cut by a tile's edge is whole in the next one: tiles overlap.
+        let (tw, th) = (sized.width.div_ceil(n), sized.height.div_ceil(n));
+        let (ox, oy) = (tw / 10, th / 10);
+        for ty in 0..n {
+            for tx in 0..n {
+                let (x, y) = ((tx * tw).saturating_sub(ox), (ty * th).saturating_sub(oy));
+                let tile = sized.crop(x, y, tw + 2 * ox, th + 2 * oy);
+                text.push_str(&pass(cfg, &tile, p.psm).await?);
+                text.push('\n');
+            }
+        }
     }
     Ok(text)
 }

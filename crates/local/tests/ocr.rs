@@ -140,9 +140,10 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
         .collect();
     assert!(!vector.is_empty());
     assert!(vector.iter().all(|m| m["data"]["ocr"] == false));
-    // One page: its orientation, then two passes; none for the five drawings with text.
+    // One page: its orientation, then a pass on the whole sheet and one on its four quarters;
+    // none for the five drawings with text.
     let runs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(runs.lines().count(), 3, "{runs}");
+    assert_eq!(runs.lines().count(), 1 + 1 + 4, "{runs}");
     let done = msgs.last().unwrap();
     assert_eq!(done["type"], "COMPLETE");
     assert_eq!(done["needs_ocr"], 0, "the scan was read");
