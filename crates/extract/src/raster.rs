@@ -498,7 +498,7 @@ fn to_gray(data: &[u8], channels: usize) -> Vec<u8> {
         2 => data.chunks_exact(2).map(|p| p[0]).collect(),
         _ => data
             .chunks_exact(channels)
-            .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
+            .map(|p| luma(&Space::Rgb, p))
             .collect(),
     }
 }
@@ -772,9 +772,7 @@ pub fn render_page(bytes: &[u8], n: u32, dpi: f32) -> Option<Gray> {
                 .data_as_u8_slice()
                 .chunks_exact(4)
                 .take(w * rows)
-                .map(|p| {
-                    ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8
-                }),
+                .map(|p| luma(&Space::Rgb, p)),
         );
         y0 += rows;
     }

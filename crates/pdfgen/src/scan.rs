@@ -63,30 +63,48 @@ fn parse_pgm(b: &[u8]) -> io::Result<Gray> {
     Ok(Gray { w, h, px })
 }
 
+/// Runs a poppler tool on `pdf` in a scratch folder: `args`, then the PDF's path, then
+/// `out` (the output's path there); returns the bytes of `produced` (a file it wrote there).
+fn poppler(
+    program: &str,
+    args: &[&str],
+    pdf: &[u8],
+    out: &str,
+    produced: &str,
+) -> io::Result<Vec<u8>> {
+    let work = std::env::temp_dir().join(format!(
+        "isoscan-{program}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&work)?;
+    let run = || -> io::Result<Vec<u8>> {
+        let src = work.join("page.pdf");
+        std::fs::write(&src, pdf)?;
+        let status = Command::new(program)
+            .args(args)
+            .arg(&src)
+            .arg(work.join(out))
+            .status()
+            .map_err(|e| io::Error::other(format!("{program} (apt install poppler-utils): {e}")))?;
+        if !status.success() {
+            return Err(io::Error::other(format!("{program} failed: {status}")));
+        }
+        std::fs::read(work.join(produced))
+    };
+    let result = run();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
 /// The first page of `pdf` at `dpi`, in gray, through pdftoppm.
-fn render(pdf: &[u8], dpi: u32, work: &Path) -> io::Result<Gray> {
-    let src = work.join("page.pdf");
-    std::fs::write(&src, pdf)?;
-    let out = work.join("page");
-    let status = Command::new("pdftoppm")
-        .args([
-            "-gray",
-            "-singlefile",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-r",
-            &dpi.to_string(),
-        ])
-        .arg(&src)
-        .arg(&out)
-        .status()
-        .map_err(|e| io::Error::other(format!("pdftoppm (apt install poppler-utils): {e}")))?;
-    if !status.success() {
-        return Err(io::Error::other(format!("pdftoppm failed: {status}")));
-    }
-    parse_pgm(&std::fs::read(work.join("page.pgm"))?)
+fn render(pdf: &[u8], dpi: u32) -> io::Result<Gray> {
+    let dpi = dpi.to_string();
+    let args = ["-gray", "-singlefile", "-f", "1", "-l", "1", "-r", &dpi];
+    parse_pgm(&poppler("pdftoppm", &args, pdf, "page", "page.pgm")?)
 }
 
 /// A scanner's softness: a 3×3 box blur.
@@ -141,18 +159,7 @@ fn turn(g: Gray, times: u32) -> Gray {
 
 /// A scan of the first page of `pdf`: a one-page PDF whose only content is its picture.
 pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> {
-    let work = std::env::temp_dir().join(format!(
-        "isoscan-scan-{}-{seed}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&work)?;
-    let rendered = render(pdf, opts.dpi, &work);
-    let _ = std::fs::remove_dir_all(&work);
-    let mut g = blur(&rendered?);
+    let mut g = blur(&render(pdf, opts.dpi)?);
     let mut rng = StdRng::seed_from_u64(seed);
     noise(&mut g, opts.noise, &mut rng);
     let g = turn(g, opts.stored_turned / 90);
@@ -312,18 +319,8 @@ pub fn outlined(codes: &[String]) -> io::Result<Vec<u8>> {
     }
     let mut doc = Pdf::new();
     let font = doc.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string());
-    let content = doc.add_stream("", text.as_bytes(), false);
-    let pages = doc.alloc();
-    let page = doc.add(format!(
-        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {w} {h}] \
-         /Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"
-    ));
-    doc.set(
-        pages,
-        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
-    );
-    let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    let svg = svg_of(&doc.finish(root, None))?;
+    let resources = format!("<< /Font << /F1 {font} 0 R >> >>");
+    let svg = svg_of(&one_page(doc, (w, h), &resources, text.as_bytes(), false))?;
 
     // The outlines, placed where the text was; then a border and pipe lines under each code.
     let mut out = String::from("0 g\n");
@@ -344,51 +341,39 @@ pub fn outlined(codes: &[String]) -> io::Result<Vec<u8>> {
             y - 45.0
         ));
     }
-    let mut doc = Pdf::new();
-    let content = doc.add_stream("", out.as_bytes(), true);
+    Ok(one_page(Pdf::new(), (w, h), "<< >>", out.as_bytes(), true))
+}
+
+/// `doc` finished as a one-page PDF of `size` points showing `content` with `resources`.
+fn one_page(
+    mut doc: Pdf,
+    size: (f32, f32),
+    resources: &str,
+    content: &[u8],
+    compress: bool,
+) -> Vec<u8> {
+    let content = doc.add_stream("", content, compress);
     let pages = doc.alloc();
     let page = doc.add(format!(
-        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {w} {h}] /Resources << >> \
-         /Contents {content} 0 R >>"
+        "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {} {}] /Resources {resources} \
+         /Contents {content} 0 R >>",
+        size.0, size.1
     ));
     doc.set(
         pages,
         format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
     );
     let root = doc.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
-    Ok(doc.finish(root, None))
+    doc.finish(root, None)
 }
 
 /// The first page of `pdf` as SVG, through pdftocairo.
 fn svg_of(pdf: &[u8]) -> io::Result<String> {
-    let work = std::env::temp_dir().join(format!(
-        "isoscan-outline-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&work)?;
-    let src = work.join("text.pdf");
-    std::fs::write(&src, pdf)?;
-    let dst = work.join("text.svg");
-    let status = Command::new("pdftocairo")
-        .args(["-svg", "-f", "1", "-l", "1"])
-        .arg(&src)
-        .arg(&dst)
-        .status();
-    let svg = std::fs::read_to_string(&dst);
-    let _ = std::fs::remove_dir_all(&work);
-    let status = status
-        .map_err(|e| io::Error::other(format!("pdftocairo (apt install poppler-utils): {e}")))?;
-    if !status.success() {
-        return Err(io::Error::other(format!("pdftocairo failed: {status}")));
-    }
-    svg
+    let args = ["-svg", "-f", "1", "-l", "1"];
+    let svg = poppler("pdftocairo", &args, pdf, "page.svg", "page.svg")?;
+    String::from_utf8(svg).map_err(|e| io::Error::other(format!("pdftocairo's SVG: {e}")))
 }
 
-/// The value of `name="…"` in an SVG tag.
 /// `tag` is what follows the tag's name and its space.
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let start = match tag.strip_prefix(&format!("{name}=\"")) {
