@@ -4,7 +4,9 @@
 //!
 //! Text read by OCR is matched more loosely: characters OCR confuses (`0`/`O`, `1`/`I`/`l`,
 //! `5`/`S`, `8`/`B`, `2`/`Z`, and the `$` and `|` it reads for `S` and `l`) are taken as the
-//! same character, in the code and the text alike, under the same boundary rule.
+//! same character, in the code and the text alike, under the same boundary rule. A dash OCR
+//! reads as `.`, `~`, `_`, `=` or `,` is a dash; and a `|` may also be a line beside the text
+//! rather than a letter, so OCR text is matched a second time with it as a space.
 
 use std::collections::BTreeMap;
 
@@ -53,6 +55,8 @@ fn ocr_class(c: char) -> char {
         's' | '$' => '5',
         'b' => '8',
         'z' => '2',
+        // A thin, short stroke between two characters: what OCR makes of a dash on a scan.
+        '.' | '~' | '_' | '=' | ',' => '-',
         other => other,
     }
 }
@@ -61,6 +65,15 @@ fn ocr_class(c: char) -> char {
 /// characters and bytes: every mapped character is ASCII).
 pub fn ocr_normalize(s: &str) -> String {
     normalize(s).chars().map(ocr_class).collect()
+}
+
+/// [`ocr_normalize`], with `|` read as a space: a line beside a code that OCR took for a
+/// character (`|HC-1042`) is no letter before it.
+fn ocr_normalize_bar_as_space(s: &str) -> String {
+    normalize(s)
+        .chars()
+        .map(|c| if c == '|' { ' ' } else { ocr_class(c) })
+        .collect()
 }
 
 /// An automaton over some patterns, and the code each pattern stands for.
@@ -178,6 +191,10 @@ impl Matcher {
                 if let Some(a) = self.ocr_automaton() {
                     let norm = ocr_normalize(&page.text);
                     Self::find_with(a, &norm, |code| add(code, &mut out));
+                    if page.text.contains('|') {
+                        let norm = ocr_normalize_bar_as_space(&page.text);
+                        Self::find_with(a, &norm, |code| add(code, &mut out));
+                    }
                 }
             } else {
                 let norm = normalize(&page.text);
@@ -280,6 +297,25 @@ mod tests {
         );
         // Other characters are not confused: 9 is not 8, 7 is not 1.
         assert_eq!(found("PIPM0000118 HC-7042", true), Vec::<&str>::new());
+        // A dash read as a dot, a tilde, a low line, an equals sign or a comma is a dash; a
+        // missing one is not.
+        for t in ["HC.1042", "HC~1042", "HC_1042", "HC=1042", "HC,1042"] {
+            assert_eq!(found(t, true), vec!["HC-1042"], "{t}");
+        }
+        assert_eq!(found("HC 1042 HC1042", true), Vec::<&str>::new());
+        // A bar before or after a code is a line beside it, or the letter it looks like.
+        assert_eq!(found("|HC-1042| x", true), vec!["HC-1042"]);
+        assert_eq!(
+            found("P|PM0000119", true),
+            vec!["PIPM0000119"],
+            "a bar that is I"
+        );
+        assert_eq!(found("H|C-1042", true), Vec::<&str>::new());
+        assert_eq!(
+            found("HC.1042", false),
+            Vec::<&str>::new(),
+            "text layers: exact"
+        );
         // A text layer is matched exactly.
         assert_eq!(
             found("$4-3-250-126-LT PIPMOOOO119", false),

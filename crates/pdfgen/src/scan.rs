@@ -272,6 +272,17 @@ pub fn nth_options(i: usize) -> ScanOptions {
     }
 }
 
+/// The drawing the `i`-th generated scan is made from, and its truth.
+pub fn source_of(i: usize) -> (Vec<u8>, crate::FileTruth) {
+    crate::drawing(
+        9_000 + i as u64,
+        crate::DrawingOptions {
+            small: true,
+            upright: true,
+        },
+    )
+}
+
 /// Writes `n` generated scans as `DIR/scan_NNN.pdf` (drawings with level text, scanned with
 /// [`nth_options`]) and returns their truth and options, keyed by file name.
 pub fn write_scans(
@@ -281,13 +292,7 @@ pub fn write_scans(
     std::fs::create_dir_all(dir)?;
     let mut out = std::collections::BTreeMap::new();
     for i in 0..n {
-        let (pdf, truth) = crate::drawing(
-            9_000 + i as u64,
-            crate::DrawingOptions {
-                small: true,
-                upright: true,
-            },
-        );
+        let (pdf, truth) = source_of(i);
         let opts = nth_options(i);
         let name = format!("scan_{i:03}.pdf");
         std::fs::write(dir.join(&name), scan_of(&pdf, opts, i as u64)?)?;
