@@ -240,7 +240,7 @@ fn page_list(ctx: &doc::Ctx) -> Result<Vec<(Dictionary, Option<Dictionary>)>, Ex
     Ok(out)
 }
 
-fn page_content(ctx: &doc::Ctx, page: &Dictionary) -> Result<Vec<u8>, ExtractError> {
+pub(crate) fn page_content(ctx: &doc::Ctx, page: &Dictionary) -> Result<Vec<u8>, ExtractError> {
     let mut data = Vec::new();
     let Ok(contents) = page.get(b"Contents") else {
         return Ok(data);

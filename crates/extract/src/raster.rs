@@ -1,5 +1,6 @@
 //! The picture of a scanned page, for OCR: the page's largest image, decoded to 8-bit gray and
-//! turned upright by the page's `/Rotate`. Scans are one image per page: a scanner's JPEG, a fax
+//! placed as the page shows it: turned or mirrored by the matrix it is drawn with, then turned by
+//! the page's `/Rotate`. Scans are one image per page: a scanner's JPEG, a fax
 //! coded sheet, or raw samples under Flate or LZW (with or without predictors; 1 to 16 bits;
 //! gray, RGB, CMYK, ICC-based or indexed colour).
 
@@ -66,6 +67,42 @@ impl Gray {
                 }
             }
             _ => self,
+        }
+    }
+
+    /// The picture laid out again: a step right in it becomes a step `col` in the result, a step
+    /// down becomes a step `row` (each one of (±1, 0) and (0, ±1), at right angles): any turn by
+    /// a multiple of 90 degrees, with or without a mirror.
+    pub fn placed(self, col: (i8, i8), row: (i8, i8)) -> Gray {
+        let (w, h) = (self.width, self.height);
+        if col == (1, 0) && row == (0, 1) {
+            return self;
+        }
+        // Axes must be at right angles; anything else is left as it is.
+        if col.0 * row.0 + col.1 * row.1 != 0 || col.0.abs() + col.1.abs() != 1 {
+            return self;
+        }
+        let (ow, oh) = if col.0 != 0 { (w, h) } else { (h, w) };
+        // Where pixel (0, 0) lands, and the step in the output buffer for a step right and down.
+        let coord = |step: i8, n: usize| if step < 0 { n - 1 } else { 0 };
+        let x0 = coord(col.0, w).max(coord(row.0, h));
+        let y0 = coord(col.1, w).max(coord(row.1, h));
+        let stride = |v: (i8, i8)| v.0 as isize + v.1 as isize * ow as isize;
+        let (dc, dr) = (stride(col), stride(row));
+        let mut out = vec![0u8; w * h];
+        let start = (x0 + y0 * ow) as isize;
+        for y in 0..h {
+            let mut at = start + dr * y as isize;
+            for x in 0..w {
+                out[at as usize] = self.data[y * w + x];
+                at += dc;
+            }
+        }
+        Gray {
+            width: ow,
+            height: oh,
+            data: out,
+            dpi: self.dpi,
         }
     }
 
@@ -640,14 +677,14 @@ pub fn page_images(
             continue;
         };
         ctx.check_time()?;
-        let mut best: Option<&Stream> = None;
+        let mut best: Option<(&[u8], &Stream)> = None;
         let mut best_area = 0i64;
         let xobjects = resources
             .as_ref()
             .and_then(|r| r.get(b"XObject").ok())
             .and_then(|x| ctx.resolve(x).ok())
             .and_then(|x| x.as_dict().ok());
-        for (_, o) in xobjects.into_iter().flat_map(|d| d.iter()) {
+        for (name, o) in xobjects.into_iter().flat_map(|d| d.iter()) {
             let Ok(Object::Stream(s)) = ctx.resolve(o) else {
                 continue;
             };
@@ -658,10 +695,17 @@ pub fn page_images(
                 * int(&ctx, &s.dict, b"Height").unwrap_or(0);
             if area > best_area {
                 best_area = area;
-                best = Some(s);
+                best = Some((name.as_slice(), s));
             }
         }
         let rotate = int(&ctx, page, b"Rotate").unwrap_or(0);
+        // How the picture is drawn: its matrix at its `Do` in the page's content.
+        let matrix = match best {
+            Some((name, _)) => crate::page_content(&ctx, page)
+                .ok()
+                .and_then(|content| image_matrix(&content, name, limits.max_ops_per_page)),
+            None => None,
+        };
         // The page's width in inches, as the picture will stand: its resolution follows.
         let media = page
             .get(b"MediaBox")
@@ -685,8 +729,9 @@ pub fn page_images(
             None => render_page(bytes, n, RENDER_DPI),
             #[cfg(not(feature = "render"))]
             None => None,
-            Some(s) => decode(&ctx, s)?.map(|g| {
-                let mut g = g.rotated(rotate);
+            Some((_, s)) => decode(&ctx, s)?.map(|g| {
+                let (col, row) = layout(matrix.unwrap_or([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), rotate);
+                let mut g = g.placed(col, row);
                 if let Some((w, h)) = media {
                     let inches = if rotate.rem_euclid(180) == 90 { h } else { w } / 72.0;
                     if inches > 0.5 {
@@ -699,6 +744,82 @@ pub fn page_images(
         out.push((n, img));
     }
     Ok(out)
+}
+
+/// The matrix in force at the first `Do` of the XObject `name` in a page's content (q, Q and cm
+/// followed; at most `max_ops` operators read).
+fn image_matrix(content: &[u8], name: &[u8], max_ops: usize) -> Option<[f32; 6]> {
+    use crate::lexer::{Lexer, Operand, Token};
+    let mut ctm = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
+    let mut stack = vec![];
+    let mut args: Vec<Operand> = vec![];
+    for (ops, tok) in Lexer::new(content).enumerate() {
+        if ops > max_ops {
+            return None;
+        }
+        let op = match tok {
+            Token::Operand(o) => {
+                if args.len() < 8 {
+                    args.push(o);
+                }
+                continue;
+            }
+            Token::InlineImage => {
+                args.clear();
+                continue;
+            }
+            Token::Op(op) => op,
+        };
+        match op {
+            b"q" if stack.len() < 4096 => stack.push(ctm),
+            b"Q" => ctm = stack.pop().unwrap_or(ctm),
+            b"cm" if args.len() == 6 => {
+                let m: Vec<f32> = args.iter().map(|a| a.num().unwrap_or(0.0)).collect();
+                let c = ctm;
+                ctm = [
+                    m[0] * c[0] + m[1] * c[2],
+                    m[0] * c[1] + m[1] * c[3],
+                    m[2] * c[0] + m[3] * c[2],
+                    m[2] * c[1] + m[3] * c[3],
+                    m[4] * c[0] + m[5] * c[2] + c[4],
+                    m[4] * c[1] + m[5] * c[3] + c[5],
+                ];
+            }
+            b"Do" if matches!(args.first(), Some(Operand::Name(n)) if *n == name) => {
+                return Some(ctm);
+            }
+            _ => {}
+        }
+        args.clear();
+    }
+    None
+}
+
+/// Where a step right and a step down in a picture go on the upright page (see
+/// [`Gray::placed`]), for a picture drawn with `m` on a page turned by `rotate`. A picture's
+/// first row is the top of its unit square: its columns run along (a, b), its rows along
+/// (-c, -d), in page space (y up); `/Rotate` turns the page clockwise for display.
+fn layout(m: [f32; 6], rotate: i64) -> ((i8, i8), (i8, i8)) {
+    let screen = |(x, y): (f32, f32)| {
+        let (x, y) = match rotate.rem_euclid(360) {
+            90 => (y, -x),
+            180 => (-x, -y),
+            270 => (-y, x),
+            _ => (x, y),
+        };
+        // y down, snapped to the nearer axis.
+        if x.abs() >= y.abs() {
+            (if x < 0.0 { -1 } else { 1 }, 0)
+        } else {
+            (0, if y > 0.0 { -1 } else { 1 })
+        }
+    };
+    let (col, row) = (screen((m[0], m[1])), screen((-m[2], -m[3])));
+    if col.0 * row.0 + col.1 * row.1 != 0 || col == row {
+        // A skewed or degenerate matrix: the page's turn alone.
+        return layout([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], rotate);
+    }
+    (col, row)
 }
 
 /// Resolution vector pages are rendered at for OCR.
@@ -835,19 +956,29 @@ mod tests {
 
     /// A one-page PDF whose only picture is `image` (dictionary entries, raw stream data).
     fn pdf_with_image(dict: lopdf::Dictionary, data: Vec<u8>) -> Vec<u8> {
+        pdf_with_image_drawn(dict, data, b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0)
+    }
+
+    /// The same, with the picture drawn by `content` on a page turned by `rotate`.
+    fn pdf_with_image_drawn(
+        dict: lopdf::Dictionary,
+        data: Vec<u8>,
+        content: &[u8],
+        rotate: i64,
+    ) -> Vec<u8> {
         use lopdf::{dictionary, Document};
         let mut doc = Document::with_version("1.7");
         let pages = doc.new_object_id();
         let image = doc.add_object(Stream::new(dict, data));
-        let content = doc.add_object(Stream::new(
-            dictionary! {},
-            b"q 72 0 0 36 0 0 cm /Im0 Do Q".to_vec(),
-        ));
+        let content = doc.add_object(Stream::new(dictionary! {}, content.to_vec()));
         let page = doc.add_object(dictionary! {
             "Type" => "Page",
             "Parent" => pages,
             "MediaBox" => vec![0.into(), 0.into(), 72.into(), 36.into()],
-            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
+            "Rotate" => rotate,
+            "Resources" => dictionary! {
+                "XObject" => dictionary! { "Im0" => image, "Logo" => Object::Null },
+            },
             "Contents" => content,
         });
         doc.objects.insert(
@@ -876,6 +1007,66 @@ mod tests {
             .next()
             .and_then(|(_, g)| g)
             .expect("the picture is decoded")
+    }
+
+    #[test]
+    fn placing_lays_a_picture_out_along_any_two_axes() {
+        // 3 wide, 2 high:  a b c / d e f
+        let g = Gray {
+            width: 3,
+            height: 2,
+            data: b"abcdef".to_vec(),
+            dpi: 0.0,
+        };
+        let at = |col, row| {
+            let p = g.clone().placed(col, row);
+            (p.width, p.height, String::from_utf8(p.data).unwrap())
+        };
+        assert_eq!(at((1, 0), (0, 1)), (3, 2, "abcdef".into()));
+        assert_eq!(at((-1, 0), (0, 1)), (3, 2, "cbafed".into()), "mirrored");
+        assert_eq!(at((1, 0), (0, -1)), (3, 2, "defabc".into()), "upside down, mirrored");
+        assert_eq!(at((-1, 0), (0, -1)), (3, 2, "fedcba".into()), "turned 180");
+        let turned = |deg| {
+            let r = g.clone().rotated(deg);
+            (r.width, r.height, String::from_utf8(r.data).unwrap())
+        };
+        assert_eq!(at((0, 1), (-1, 0)), turned(90));
+        assert_eq!(at((0, -1), (1, 0)), turned(270));
+        assert_eq!(at((0, 1), (1, 0)), (2, 3, "adbecf".into()), "transposed");
+        assert_eq!(at((1, 0), (1, 0)), (3, 2, "abcdef".into()), "not at right angles");
+    }
+
+    #[test]
+    fn a_picture_is_placed_by_the_matrix_it_is_drawn_with_and_the_pages_rotate() {
+        use lopdf::dictionary;
+        // 2 wide, 1 high: dark on the left, light on the right.
+        let dict = || {
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image", "Width" => 2, "Height" => 1,
+                "BitsPerComponent" => 8, "ColorSpace" => "DeviceGray",
+            }
+        };
+        let shown = |content: &[u8], rotate: i64| {
+            let g = picture(&pdf_with_image_drawn(dict(), vec![10, 200], content, rotate));
+            (g.width, g.height, g.data)
+        };
+        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0), (2, 1, vec![10, 200]));
+        // Mirrored by a negative scale, inside nested q/cm: dark on the right.
+        assert_eq!(
+            shown(b"q 1 0 0 1 72 0 cm q -72 0 0 36 0 0 cm /Im0 Do Q Q", 0),
+            (2, 1, vec![200, 10])
+        );
+        // Stored lying down and drawn turned a quarter turn anticlockwise: its columns go up the
+        // page, so its left end (dark) is at the bottom.
+        assert_eq!(
+            shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 0),
+            (1, 2, vec![200, 10])
+        );
+        // The page's /Rotate alone, and with the matrix: turned back upright.
+        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 90), (1, 2, vec![10, 200]));
+        assert_eq!(shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 90), (2, 1, vec![10, 200]));
+        // A matrix that is not found (the picture drawn in a form) leaves /Rotate alone.
+        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Fm0 Do Q", 180), (2, 1, vec![200, 10]));
     }
 
     #[test]

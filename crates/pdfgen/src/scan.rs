@@ -1,7 +1,8 @@
 //! Scanned versions of generated drawings, for OCR tests: the drawing's first page rendered to
 //! gray pixels by poppler's `pdftoppm` (Debian's poppler-utils), blurred and noised like a
 //! scanner's output, and wrapped as the only picture of a PDF page with no text layer. A scan
-//! may lie on its side in the file, turned back by the page's `/Rotate`, as real scans do.
+//! may lie on its side in the file, turned back by the page's `/Rotate` as real scans do, or by
+//! the matrix the picture is drawn with; or be stored mirrored and drawn through a mirror.
 
 use std::io;
 use std::path::Path;
@@ -17,6 +18,10 @@ pub struct ScanOptions {
     pub dpi: u32,
     /// Stored turned clockwise by this many degrees (0, 90 or 270), with `/Rotate` undoing it.
     pub stored_turned: u32,
+    /// The turn is undone by the picture's matrix (`cm`) instead of `/Rotate`.
+    pub turned_back_by_matrix: bool,
+    /// Stored mirrored left to right and drawn with a mirroring matrix (unturned scans only).
+    pub mirrored: bool,
     /// Noise amplitude, in gray levels (0–255).
     pub noise: u8,
     /// Black and white, fax-coded (CCITT Group 4), as document scanners store sheets.
@@ -162,7 +167,12 @@ pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> 
     let mut g = blur(&render(pdf, opts.dpi)?);
     let mut rng = StdRng::seed_from_u64(seed);
     noise(&mut g, opts.noise, &mut rng);
-    let g = turn(g, opts.stored_turned / 90);
+    let mut g = turn(g, opts.stored_turned / 90);
+    if opts.mirrored && opts.stored_turned == 0 {
+        for row in g.px.chunks_exact_mut(g.w) {
+            row.reverse();
+        }
+    }
     wrap(vec![(g, opts)])
 }
 
@@ -173,6 +183,8 @@ pub fn picture_pdf(pages: usize, seed: u64) -> io::Result<Vec<u8>> {
     let opts = ScanOptions {
         dpi: 100,
         stored_turned: 0,
+        turned_back_by_matrix: false,
+        mirrored: false,
         noise: 24,
         bilevel: false,
     };
@@ -237,14 +249,35 @@ fn wrap(pictures: Vec<(Gray, ScanOptions)>) -> io::Result<Vec<u8>> {
                 deflate(&g.px),
             )
         };
-        let content = doc.add_stream(
-            "",
-            format!("q {wpt:.2} 0 0 {hpt:.2} 0 0 cm /Im0 Do Q").as_bytes(),
-            false,
-        );
-        let rotate = (360 - opts.stored_turned % 360) % 360;
+        // The picture's matrix, the page's size and its /Rotate.
+        let turn = opts.stored_turned % 360;
+        let (matrix, (pw, ph), rotate) = match (turn, opts.turned_back_by_matrix) {
+            // Columns down the page, rows to the left: a quarter turn clockwise.
+            (270, true) => (
+                format!("0 {:.2} {hpt:.2} 0 0 {wpt:.2}", -wpt),
+                (hpt, wpt),
+                0,
+            ),
+            // Columns up the page, rows to the right: a quarter turn anticlockwise.
+            (90, true) => (
+                format!("0 {wpt:.2} {:.2} 0 {hpt:.2} 0", -hpt),
+                (hpt, wpt),
+                0,
+            ),
+            (0, _) if opts.mirrored => (
+                format!("{:.2} 0 0 {hpt:.2} {wpt:.2} 0", -wpt),
+                (wpt, hpt),
+                0,
+            ),
+            _ => (
+                format!("{wpt:.2} 0 0 {hpt:.2} 0 0"),
+                (wpt, hpt),
+                (360 - turn) % 360,
+            ),
+        };
+        let content = doc.add_stream("", format!("q {matrix} cm /Im0 Do Q").as_bytes(), false);
         let page = doc.add(format!(
-            "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {wpt:.2} {hpt:.2}] /Rotate {rotate} \
+            "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 {pw:.2} {ph:.2}] /Rotate {rotate} \
              /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
         ));
         kids.push(format!("{page} 0 R"));
@@ -262,11 +295,14 @@ fn wrap(pictures: Vec<(Gray, ScanOptions)>) -> io::Result<Vec<u8>> {
 }
 
 /// The scan settings of the `i`-th generated scan: 150, 200 and 300 dpi in turn, every other
-/// one stored sideways (90 or 270), one in five black and white.
+/// one stored sideways (90 under /Rotate, 270 turned back by the picture's matrix), one in five
+/// black and white, one in six of the upright ones stored mirrored.
 pub fn nth_options(i: usize) -> ScanOptions {
     ScanOptions {
         dpi: [150, 200, 300][i % 3],
         stored_turned: [0, 90, 0, 270][i % 4],
+        turned_back_by_matrix: i % 4 == 3,
+        mirrored: i % 6 == 2,
         noise: 24,
         bilevel: i % 5 == 4,
     }
