@@ -21,6 +21,8 @@ use crate::s3::Bucket;
 pub const SYNC_LIMIT: usize = 10 * 1024 * 1024;
 /// Textract's size limit for a PDF or TIFF read from S3.
 pub const ASYNC_LIMIT: usize = 500 * 1024 * 1024;
+/// Textract's limit on a PDF page's sides, in inches.
+pub const MAX_PAGE_INCHES: f32 = 40.0;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextractError {
@@ -135,6 +137,7 @@ impl TextractOcr {
             self.detect(bytes).await?
         } else {
             if kind == DocumentKind::Picture {
+                // Callers put a larger picture in a PDF first.
                 return Err(TextractError::Unreadable(format!(
                     "a picture of {} MB; Textract takes 10 MB at most",
                     bytes.len() / (1024 * 1024)

@@ -144,6 +144,69 @@ impl Gray {
         }
     }
 
+    /// Scaled by `factor` each way, interpolated (bilinear; a factor under ½ skips pixels, so
+    /// shrink with [`Gray::halved`] first).
+    pub fn scaled(&self, factor: f32) -> Gray {
+        let (w, h) = (self.width, self.height);
+        let (ow, oh) = (
+            ((w as f32 * factor).round() as usize).max(1),
+            ((h as f32 * factor).round() as usize).max(1),
+        );
+        if w == 0 || h == 0 || (ow, oh) == (w, h) {
+            return self.clone();
+        }
+        // Source position of output pixel o, in 1/256 pixel: its centre mapped back.
+        let at = |o: usize, n: usize, on: usize| -> (usize, usize, u32) {
+            let pos = ((o as f32 + 0.5) * n as f32 / on as f32 - 0.5).max(0.0);
+            let fixed = (pos * 256.0) as usize;
+            let base = (fixed / 256).min(n - 1);
+            (base, (base + 1).min(n - 1), (fixed % 256) as u32)
+        };
+        let xs: Vec<(usize, usize, u32)> = (0..ow).map(|o| at(o, w, ow)).collect();
+        let mut data = vec![0u8; ow * oh];
+        for oy in 0..oh {
+            let (y0, y1, fy) = at(oy, h, oh);
+            let (r0, r1) = (
+                &self.data[y0 * w..y0 * w + w],
+                &self.data[y1 * w..y1 * w + w],
+            );
+            for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
+                let top = r0[x0] as u32 * (256 - fx) + r0[x1] as u32 * fx;
+                let bottom = r1[x0] as u32 * (256 - fx) + r1[x1] as u32 * fx;
+                data[oy * ow + ox] = ((top * (256 - fy) + bottom * fy + (1 << 15)) >> 16) as u8;
+            }
+        }
+        Gray {
+            width: ow,
+            height: oh,
+            data,
+            dpi: self.dpi * ow as f32 / w as f32,
+        }
+    }
+
+    /// Each pixel the median of its 3 × 3 neighbourhood (edges kept): takes out a scanner's
+    /// specks and grain, keeps strokes.
+    pub fn median3(&self) -> Gray {
+        let (w, h) = (self.width, self.height);
+        let mut data = self.data.clone();
+        for y in 1..h.saturating_sub(1) {
+            for x in 1..w.saturating_sub(1) {
+                let mut v = [0u8; 9];
+                for (k, d) in v.iter_mut().enumerate() {
+                    *d = self.data[(y + k / 3 - 1) * w + x + k % 3 - 1];
+                }
+                let (_, m, _) = v.select_nth_unstable(4);
+                data[y * w + x] = *m;
+            }
+        }
+        Gray {
+            width: w,
+            height: h,
+            data,
+            dpi: self.dpi,
+        }
+    }
+
     /// Twice the size each way, interpolated (bilinear).
     pub fn doubled(&self) -> Gray {
         let (w, h) = (self.width, self.height);
@@ -822,6 +885,95 @@ fn layout(m: [f32; 6], rotate: i64) -> ((i8, i8), (i8, i8)) {
     (col, row)
 }
 
+/// A picture file as a one-page PDF showing it, for a reader that takes PDFs of any size but
+/// pictures only up to one (Textract: 10 MB for a PNG or JPEG, 500 MB for a PDF). A gray or RGB
+/// JPEG goes in as it is; any other picture as 8-bit gray. The page is the picture at 300 dpi,
+/// made smaller if need be so that no side is over `max_inches`.
+pub fn picture_as_pdf(bytes: &[u8], max_inches: f32) -> Result<Vec<u8>, ExtractError> {
+    use lopdf::{dictionary, Document};
+    let jpeg = match raster_kind(bytes) {
+        Some(RasterKind::Jpeg) => {
+            let mut dec = JpegDecoder::new(ZCursor::new(bytes));
+            dec.decode_headers().map_err(bad)?;
+            let info = dec.info().ok_or_else(|| bad("no size"))?;
+            match info.components {
+                1 => Some((info.width as i64, info.height as i64, "DeviceGray")),
+                3 => Some((info.width as i64, info.height as i64, "DeviceRGB")),
+                _ => None,
+            }
+        }
+        Some(_) => None,
+        None => return Err(ExtractError::NotPdf("not a picture".into())),
+    };
+    let (w, h, image) = match jpeg {
+        Some((w, h, space)) => (
+            w,
+            h,
+            Stream::new(
+                dictionary! {
+                    "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+                    "ColorSpace" => space, "BitsPerComponent" => 8, "Filter" => "DCTDecode",
+                },
+                bytes.to_vec(),
+            ),
+        ),
+        None => {
+            let g = raster_page(bytes, 1)?.ok_or_else(|| bad("no picture"))?;
+            let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::fast());
+            std::io::Write::write_all(&mut z, &g.data).map_err(bad)?;
+            let data = z.finish().map_err(bad)?;
+            let (w, h) = (g.width as i64, g.height as i64);
+            (
+                w,
+                h,
+                Stream::new(
+                    dictionary! {
+                        "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+                        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+                        "Filter" => "FlateDecode",
+                    },
+                    data,
+                ),
+            )
+        }
+    };
+    let longest = w.max(h).max(1) as f32 / 300.0;
+    let inches_per_px = if longest > max_inches {
+        max_inches / w.max(h).max(1) as f32
+    } else {
+        1.0 / 300.0
+    };
+    let (pw, ph) = (
+        w as f32 * inches_per_px * 72.0,
+        h as f32 * inches_per_px * 72.0,
+    );
+    let mut doc = Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let image = doc.add_object(image);
+    let content = doc.add_object(Stream::new(
+        dictionary! {},
+        format!("q {pw:.3} 0 0 {ph:.3} 0 0 cm /Im0 Do Q").into_bytes(),
+    ));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages,
+        "MediaBox" => vec![0.into(), 0.into(), Object::Real(pw), Object::Real(ph)],
+        "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
+        "Contents" => content,
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    let mut out = vec![];
+    doc.save_to(&mut out).map_err(bad)?;
+    Ok(out)
+}
+
 /// Resolution vector pages are rendered at for OCR.
 #[cfg(feature = "render")]
 pub const RENDER_DPI: f32 = 300.0;
@@ -952,6 +1104,31 @@ mod tests {
         let d = two.doubled();
         assert_eq!((d.width, d.height, d.dpi), (4, 2, 300.0));
         assert_eq!(d.data, vec![0, 50, 150, 200, 0, 50, 150, 200]);
+        let up = two.scaled(1.5);
+        assert_eq!((up.width, up.height, up.dpi), (3, 2, 225.0));
+        assert_eq!(up.data, vec![0, 100, 200, 0, 100, 200]);
+        let down = Gray {
+            width: 4,
+            height: 1,
+            data: vec![0, 100, 200, 40],
+            dpi: 400.0,
+        }
+        .scaled(0.75);
+        assert_eq!((down.width, down.dpi), (3, 300.0));
+        assert_eq!(down.data, vec![16, 150, 67]);
+        // A speck goes, an edge stays.
+        let mut speck = vec![200u8; 25];
+        speck[12] = 0;
+        speck[4] = 0;
+        let m = Gray {
+            width: 5,
+            height: 5,
+            data: speck,
+            dpi: 0.0,
+        }
+        .median3();
+        assert_eq!(m.data[12], 200);
+        assert_eq!(m.data[4], 0, "edges are kept");
     }
 
     /// A one-page PDF whose only picture is `image` (dictionary entries, raw stream data).
@@ -1010,6 +1187,46 @@ mod tests {
     }
 
     #[test]
+    fn a_picture_file_becomes_a_one_page_pdf_showing_it() {
+        // A PNG (4 x 2, gray) through pdftoppm-free means: zune's own encoder is not a
+        // dependency, so the PNG is written by hand (one IDAT, filter 0 on each row).
+        let rows: Vec<u8> = [[0u8, 10, 20, 30, 40], [0, 50, 60, 70, 80]].concat();
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let chunk = |png: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            png.extend_from_slice(kind);
+            png.extend_from_slice(data);
+            png.extend_from_slice(&crc.sum().to_be_bytes());
+        };
+        chunk(&mut png, b"IHDR", &[0, 0, 0, 4, 0, 0, 0, 2, 8, 0, 0, 0, 0]);
+        chunk(&mut png, b"IDAT", &zlib(&rows));
+        chunk(&mut png, b"IEND", &[]);
+        let pdf = picture_as_pdf(&png, 40.0).expect("wrapped");
+        let g = picture(&pdf);
+        assert_eq!((g.width, g.height), (4, 2));
+        assert_eq!(g.data, vec![10, 20, 30, 40, 50, 60, 70, 80]);
+        let width_in_points = |pdf: &[u8]| {
+            let doc = lopdf::Document::load_mem(pdf).expect("a PDF");
+            let (_, page) = doc.get_pages().into_iter().next().expect("a page");
+            let page = doc.get_dictionary(page).expect("a page");
+            let media = page
+                .get(b"MediaBox")
+                .and_then(Object::as_array)
+                .expect("MediaBox");
+            media[2].as_float().expect("a width")
+        };
+        // 300 dpi: 4 pixels are 4/300 inch.
+        assert!((width_in_points(&pdf) - 4.0 * 72.0 / 300.0).abs() < 0.01);
+        // A sheet wider than the limit is shown smaller: 4 pixels on a page 0.005 inch wide.
+        let small = picture_as_pdf(&png, 0.005).expect("wrapped");
+        assert!((width_in_points(&small) - 0.36).abs() < 0.01);
+        assert!(picture_as_pdf(b"%PDF-1.7", 40.0).is_err());
+    }
+
+    #[test]
     fn placing_lays_a_picture_out_along_any_two_axes() {
         // 3 wide, 2 high:  a b c / d e f
         let g = Gray {
@@ -1024,7 +1241,11 @@ mod tests {
         };
         assert_eq!(at((1, 0), (0, 1)), (3, 2, "abcdef".into()));
         assert_eq!(at((-1, 0), (0, 1)), (3, 2, "cbafed".into()), "mirrored");
-        assert_eq!(at((1, 0), (0, -1)), (3, 2, "defabc".into()), "upside down, mirrored");
+        assert_eq!(
+            at((1, 0), (0, -1)),
+            (3, 2, "defabc".into()),
+            "upside down, mirrored"
+        );
         assert_eq!(at((-1, 0), (0, -1)), (3, 2, "fedcba".into()), "turned 180");
         let turned = |deg| {
             let r = g.clone().rotated(deg);
@@ -1033,7 +1254,11 @@ mod tests {
         assert_eq!(at((0, 1), (-1, 0)), turned(90));
         assert_eq!(at((0, -1), (1, 0)), turned(270));
         assert_eq!(at((0, 1), (1, 0)), (2, 3, "adbecf".into()), "transposed");
-        assert_eq!(at((1, 0), (1, 0)), (3, 2, "abcdef".into()), "not at right angles");
+        assert_eq!(
+            at((1, 0), (1, 0)),
+            (3, 2, "abcdef".into()),
+            "not at right angles"
+        );
     }
 
     #[test]
@@ -1047,10 +1272,18 @@ mod tests {
             }
         };
         let shown = |content: &[u8], rotate: i64| {
-            let g = picture(&pdf_with_image_drawn(dict(), vec![10, 200], content, rotate));
+            let g = picture(&pdf_with_image_drawn(
+                dict(),
+                vec![10, 200],
+                content,
+                rotate,
+            ));
             (g.width, g.height, g.data)
         };
-        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0), (2, 1, vec![10, 200]));
+        assert_eq!(
+            shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0),
+            (2, 1, vec![10, 200])
+        );
         // Mirrored by a negative scale, inside nested q/cm: dark on the right.
         assert_eq!(
             shown(b"q 1 0 0 1 72 0 cm q -72 0 0 36 0 0 cm /Im0 Do Q Q", 0),
@@ -1063,10 +1296,19 @@ mod tests {
             (1, 2, vec![200, 10])
         );
         // The page's /Rotate alone, and with the matrix: turned back upright.
-        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 90), (1, 2, vec![10, 200]));
-        assert_eq!(shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 90), (2, 1, vec![10, 200]));
+        assert_eq!(
+            shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 90),
+            (1, 2, vec![10, 200])
+        );
+        assert_eq!(
+            shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 90),
+            (2, 1, vec![10, 200])
+        );
         // A matrix that is not found (the picture drawn in a form) leaves /Rotate alone.
-        assert_eq!(shown(b"q 72 0 0 36 0 0 cm /Fm0 Do Q", 180), (2, 1, vec![200, 10]));
+        assert_eq!(
+            shown(b"q 72 0 0 36 0 0 cm /Fm0 Do Q", 180),
+            (2, 1, vec![200, 10])
+        );
     }
 
     #[test]

@@ -46,10 +46,22 @@ impl Extractor for InProcessExtractor {
         let Some(ocr) = self.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
             return Ok(doc);
         };
-        use isoscan_extract::raster::{raster_kind, RasterKind};
+        use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
+        use isoscan_extract::raster::{picture_as_pdf, raster_kind, RasterKind};
         let kind = match raster_kind(&bytes) {
             Some(RasterKind::Png | RasterKind::Jpeg) => DocumentKind::Picture,
             Some(RasterKind::Tiff) | None => DocumentKind::Paged,
+        };
+        // Textract takes a PNG or JPEG of 10 MB at most, even from S3; a PDF showing it, of any
+        // size up to 500 MB, it reads.
+        let (bytes, kind) = if kind == DocumentKind::Picture && bytes.len() > SYNC_LIMIT {
+            let pdf = tokio::task::spawn_blocking(move || picture_as_pdf(&bytes, MAX_PAGE_INCHES))
+                .await
+                .map_err(|e| ExtractFailure::Transient(e.to_string()))?
+                .map_err(|e| ExtractFailure::File(e.to_string()))?;
+            (pdf, DocumentKind::Paged)
+        } else {
+            (bytes, kind)
         };
         let texts = ocr
             .read(&bytes, kind, doc.pages.len(), &wanted)

@@ -804,7 +804,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         first_poll: Duration::from_millis(10),
         ..TextractConfig::default()
     };
-    for ocr in [Some(fast), None] {
+    for ocr in [Some(fast.clone()), None] {
         let r = rig_full(None, None, ocr.clone()).await;
         let (key, mut codes) = upload_drawings(&r, 3).await;
         for (name, bytes) in [("scans/one.pdf", &one), ("scans/three.pdf", &three)] {
@@ -870,4 +870,49 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
             assert!(calls.is_empty(), "{calls:?}");
         }
     }
+
+    // A PNG over Textract's 10 MB for pictures goes as a PDF showing it, through S3.
+    use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
+    let big = isoscan_pdfgen::scan::noise_png(3_300, 3_300, 63);
+    assert!(big.len() > SYNC_LIMIT);
+    let wrapped = isoscan_extract::raster::picture_as_pdf(&big, MAX_PAGE_INCHES).expect("wrap");
+    textract_reads(&[(&wrapped, vec![vec!["BIG-7001"]])], json!({})).await;
+    let r = rig_full(None, None, Some(fast)).await;
+    let (key, mut codes) = upload_drawings(&r, 1).await;
+    r.bucket
+        .client
+        .put_object()
+        .bucket(&r.bucket.name)
+        .key(format!("{}scans/big.png", S3Uploads::files_prefix(&key)))
+        .body(big.into())
+        .send()
+        .await
+        .expect("put");
+    codes.push("BIG-7001".into());
+    let before = textract_calls().await.len();
+    let c2 = unique("c2");
+    r.dep
+        .connect(&c2, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    let session = start_upload_scan(&r, &c2, &key, &codes).await;
+    let (complete, matches) = run_to_the_end(&r, &session).await;
+    let ServerMessage::Complete { errors, .. } = complete else {
+        unreachable!()
+    };
+    assert_eq!(errors, 0);
+    assert_eq!(
+        matches.get("scans/big.png"),
+        Some(&(vec!["BIG-7001".to_string()], true))
+    );
+    let calls: Vec<_> = textract_calls().await[before..].to_vec();
+    let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
+    assert_eq!(
+        (
+            count("StartDocumentTextDetection"),
+            count("DetectDocumentText")
+        ),
+        (1, 0),
+        "{calls:?}"
+    );
 }

@@ -202,6 +202,38 @@ pub fn picture_pdf(pages: usize, seed: u64) -> io::Result<Vec<u8>> {
     wrap(pictures)
 }
 
+/// A gray PNG of `w` × `h` pixels of noise, stored without compression (a little over w × h
+/// bytes): a picture file of a chosen size, for tests of size limits.
+pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
+    use std::io::Write;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rows = Vec::with_capacity((w as usize + 1) * h as usize);
+    for _ in 0..h {
+        rows.push(0u8);
+        rows.extend((0..w).map(|_| rng.random::<u8>()));
+    }
+    let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::none());
+    let _ = z.write_all(&rows);
+    let idat = z.finish().unwrap_or_default();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    png
+}
+
 /// One page per picture, each picture the page's only content, turned back by `/Rotate`.
 fn wrap(pictures: Vec<(Gray, ScanOptions)>) -> io::Result<Vec<u8>> {
     let mut doc = Pdf::new();
