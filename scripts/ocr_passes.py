@@ -47,22 +47,25 @@ UNIONS = [
     ["psm4 (x2 under 180 dpi)", "psm11 in 2x2 tiles", "psm6"],
     ["psm4 (x2 under 180 dpi)", "psm11 in 2x2 tiles", "psm11 at 300 dpi, median"],
 ]
-GROUPS = {"o": "0", "i": "1", "l": "1", "|": "1", "s": "5", "$": "5", "b": "8", "z": "2"}
+GROUPS = {"o": "0", "i": "1", "l": "1", "|": "1", "s": "5", "$": "5", "b": "8", "z": "2",
+          ".": "-", "~": "-", "_": "-", "=": "-", ",": "-"}
 
 
-def norm(s):
-    return "".join(GROUPS.get(c, c) for c in s.lower())
+def norm(s, bar="1"):
+    return "".join(bar if c == "|" else GROUPS.get(c, c) for c in s.lower())
 
 
 def found(text, code):
-    t, c = norm(text), norm(code)
-    i = t.find(c)
-    while i >= 0:
-        before = t[i - 1] if i > 0 else " "
-        after = t[i + len(c)] if i + len(c) < len(t) else " "
-        if not before.isalnum() and not after.isalnum():
-            return True
-        i = t.find(c, i + 1)
+    c = norm(code)
+    # A `|` is read as the letter it looks like, and again as a line beside the text.
+    for t in {norm(text), norm(text, " ")}:
+        i = t.find(c)
+        while i >= 0:
+            before = t[i - 1] if i > 0 else " "
+            after = t[i + len(c)] if i + len(c) < len(t) else " "
+            if not before.isalnum() and not after.isalnum():
+                return True
+            i = t.find(c, i + 1)
     return False
 
 

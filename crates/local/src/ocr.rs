@@ -32,17 +32,27 @@ impl Default for OcrConfig {
             // On the real scanned ISO (400 ppi): columns of text at full size read 13 of its 14
             // codes, sparse text at half size another 13; together all 14, and no look-alike. At
             // 150 dpi columns of text read best doubled. Sparse text reads better in quarters of
-            // the sheet than on the whole (generated scans: 74.8% of codes against 70.3%).
+            // the sheet than on the whole (generated scans: 74.8% of codes against 70.3%). A
+            // third pass, sparse text at 300 dpi with specks filtered out, reads codes the
+            // others miss (generated scans: 87.1% of codes with it, 85.1% without).
             passes: vec![
                 Pass {
                     psm: 4,
                     size: Size::UpToReadable,
                     tiles: 1,
+                    median: false,
                 },
                 Pass {
                     psm: 11,
                     size: Size::DownFromFine,
                     tiles: 2,
+                    median: false,
+                },
+                Pass {
+                    psm: 11,
+                    size: Size::At300,
+                    tiles: 1,
+                    median: true,
                 },
             ],
             language: "eng".into(),
@@ -61,6 +71,8 @@ pub struct Pass {
     pub size: Size,
     /// Read in `tiles` × `tiles` parts overlapping by a tenth of a part (1: the whole picture).
     pub tiles: u8,
+    /// Specks and grain taken out first (a 3 × 3 median filter).
+    pub median: bool,
 }
 
 /// How a pass sizes the picture, by its resolution on the page (measured on generated scans at
@@ -71,6 +83,8 @@ pub enum Size {
     UpToReadable,
     /// Halved from 350 dpi, as it is otherwise.
     DownFromFine,
+    /// Brought to 300 dpi.
+    At300,
 }
 
 impl Size {
@@ -81,6 +95,8 @@ impl Size {
         match self {
             Size::UpToReadable if dpi < 180.0 => Cow::Owned(g.doubled()),
             Size::DownFromFine if dpi >= 350.0 => Cow::Owned(g.halved()),
+            Size::At300 if dpi >= 600.0 => Cow::Owned(g.halved().scaled(600.0 / dpi)),
+            Size::At300 if (dpi - 300.0).abs() > 15.0 => Cow::Owned(g.scaled(300.0 / dpi)),
             _ => Cow::Borrowed(g),
         }
     }
@@ -225,6 +241,10 @@ pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
     let mut text = String::new();
     for p in &cfg.passes {
         let sized = p.size.apply(&image);
+        let sized = match p.median {
+            true => std::borrow::Cow::Owned(sized.median3()),
+            false => sized,
+        };
         let n = p.tiles.max(1) as usize;
         if n == 1 {
             text.push_str(&pass(cfg, &sized, p.psm).await?);

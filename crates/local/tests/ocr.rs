@@ -140,10 +140,10 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
         .collect();
     assert!(!vector.is_empty());
     assert!(vector.iter().all(|m| m["data"]["ocr"] == false));
-    // One page: its orientation, then a pass on the whole sheet and one on its four quarters;
-    // none for the five drawings with text.
+    // One page: its orientation, then a pass on the whole sheet, one on its four quarters and
+    // one at 300 dpi; none for the five drawings with text.
     let runs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(runs.lines().count(), 1 + 1 + 4, "{runs}");
+    assert_eq!(runs.lines().count(), 1 + 1 + 4 + 1, "{runs}");
     let done = msgs.last().unwrap();
     assert_eq!(done["type"], "COMPLETE");
     assert_eq!(done["needs_ocr"], 0, "the scan was read");
@@ -205,8 +205,8 @@ fn a_scan_stored_sideways_without_rotate_is_turned_upright_and_read() {
 /// Recall and precision of (drawing, code) pairs on generated scans: drawings rendered at 150,
 /// 200 and 300 dpi, blurred and noised, half of them stored sideways (turned back by /Rotate 90
 /// or by the picture's matrix), one stored mirrored and drawn through a mirroring matrix, one in
-/// five black and white under CCITT Group 4. Measured: recall 90.1% (150 dpi 35/40, 200 dpi
-/// 57/63, 300 dpi 45/49), precision 100%; the bounds below keep it from falling back.
+/// five black and white under CCITT Group 4. Measured: recall 92.8% (150 dpi 36/40, 200 dpi
+/// 60/63, 300 dpi 45/49), precision 100%; the bounds below keep it from falling back.
 #[test]
 fn generated_scans_are_read_with_high_recall_and_precision() {
     use isoscan_pdfgen::scan::write_scans;
@@ -267,7 +267,7 @@ fn generated_scans_are_read_with_high_recall_and_precision() {
     eprintln!("  missed (first 30): {missed:?}");
     let wrong: Vec<_> = found.difference(&present).collect();
     eprintln!("  wrong: {wrong:?}");
-    assert!(recall >= 0.85, "recall {recall}");
+    assert!(recall >= 0.90, "recall {recall}");
     assert!(precision >= 0.99, "precision {precision}");
 }
 
