@@ -2,7 +2,8 @@
 """OCR benchmark: pages per second and peak memory of `isoscan scan` on scanned drawings.
 
 - the real scanned ISO of ../shared/corpus/real (one 400 ppi page), with and without OCR;
-- generated scans (150/200/300 dpi, some stored sideways), with recall of their codes;
+- generated scans (150/200/300 dpi, some stored sideways or mirrored), with recall of their
+  codes, apart for codes clear of lines and codes a pipe line is drawn across;
 - a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes.
 
 Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
@@ -87,6 +88,11 @@ def main():
                      "%.1f s (%.2f pages/s), %.0f MiB" % (wall, a.scans / wall, rss)))
         rows.append(("  recall, precision of (drawing, code) pairs",
                      "%.1f%%, %.1f%%" % (100 * hits / len(present), 100 * hits / max(1, len(found)))))
+        crossed = {(p, c) for p, t in truth.items() for c in t.get("crossed", [])}
+        for label, pairs in [("clear of lines", present - crossed),
+                             ("crossed by a pipe line", crossed)]:
+            rows.append(("  recall, codes %s" % label, "%d of %d (%.1f%%)" % (
+                len(found & pairs), len(pairs), 100 * len(found & pairs) / max(1, len(pairs)))))
     for k, v in rows:
         print("| %s | %s |" % (k, v))
 

@@ -84,6 +84,9 @@ pub struct FileTruth {
     pub page_count: u32,
     pub size: String,
     pub encrypted: bool,
+    /// Codes a pipe line is drawn across (on a scan, part of their characters is under it).
+    #[serde(default)]
+    pub crossed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -234,6 +237,40 @@ fn draw_text(c: &mut String, font: &mut FontRes, it: &Item, rng: &mut StdRng) {
     c.push_str("Q\n");
 }
 
+/// Whether a pipe line (1.8 pt wide) of `pipes` runs across text drawn at (`x`, `y`) at `angle`
+/// degrees, `width` long and `size` high.
+fn crosses(pipes: &[[f32; 4]], x: f32, y: f32, angle: i32, width: f32, size: f32) -> bool {
+    let (sa, ca) = (-(angle as f32).to_radians()).sin_cos();
+    // The text's box in its own frame, widened by half a pipe.
+    let (x0, x1, y0, y1) = (-1.0, width + 1.0, -0.2 * size - 0.9, 0.75 * size + 0.9);
+    pipes.iter().any(|seg| {
+        let to_frame = |px: f32, py: f32| {
+            let (dx, dy) = (px - x, py - y);
+            (dx * ca - dy * sa, dx * sa + dy * ca)
+        };
+        let (ax, ay) = to_frame(seg[0], seg[1]);
+        let (bx, by) = to_frame(seg[2], seg[3]);
+        // Liang-Barsky: the part of the segment inside the box.
+        let (mut t0, mut t1) = (0.0f32, 1.0f32);
+        let (dx, dy) = (bx - ax, by - ay);
+        for (p, q) in [(-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return false;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+            }
+        }
+        t0 <= t1
+    })
+}
+
 struct Placer {
     boxes: Vec<[f32; 4]>,
     w: f32,
@@ -376,6 +413,7 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
             rng.random_range(12..30)
         };
         c.push_str("1.8 w\n");
+        let mut pipe_segments: Vec<[f32; 4]> = vec![];
         for _ in 0..pipes {
             let (mut x, mut y) = (
                 rng.random_range(80.0..w * 0.65),
@@ -389,6 +427,7 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                 let (nx, ny) = (x + l * a.cos(), y + l * a.sin());
                 if 40.0 < nx && nx < w * 0.7 && 40.0 < ny && ny < h - 40.0 {
                     let _ = write!(c, "{nx:.2} {ny:.2} l ");
+                    pipe_segments.push([x, y, nx, ny]);
                     x = nx;
                     y = ny;
                 }
@@ -458,6 +497,16 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                 },
                 &mut rng,
             );
+        }
+        if crosses(
+            &pipe_segments,
+            tx + 6.0,
+            ty + 8.0,
+            0,
+            font.string_width(&dwg, 16.0),
+            16.0,
+        ) {
+            truth.crossed.push(dwg.clone());
         }
         let mut resources_xobject = String::new();
         if in_form {
@@ -550,6 +599,10 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                     &mut rng,
                 );
                 record(&mut truth, &code, "bom@0".into(), page);
+                let width = font.string_width(&code, 7.0);
+                if crosses(&pipe_segments, bx + 420.0, y, 0, width, 7.0) {
+                    truth.crossed.push(code);
+                }
             }
         }
         // Annotations at every angle, in every text form; some look-alikes.
@@ -591,6 +644,8 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                 } else {
                     code.clone()
                 };
+                // The whole string, a little wider for the modes that space its characters.
+                let width = font.string_width(&s, size) * 1.2 + 2.0 * size;
                 draw_text(
                     &mut c,
                     &mut font,
@@ -605,6 +660,9 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                     &mut rng,
                 );
                 record(&mut truth, &code, format!("{mode}@{angle}"), page);
+                if crosses(&pipe_segments, x, y, angle, width, size) {
+                    truth.crossed.push(code);
+                }
             } else if roll < 53 {
                 // A look-alike: a longer or prefixed string whose base code is not on the drawing.
                 let base = codes.new_code(None);
@@ -680,6 +738,10 @@ pub fn drawing(seed: u64, opts: DrawingOptions) -> (Vec<u8>, FileTruth) {
                     truth.absent.push(code);
                 } else {
                     record(&mut truth, &code, "markup@0".into(), page);
+                    let (bw, bh) = (bw * scale, bh * scale);
+                    if crosses(&pipe_segments, x, y + 0.2 * bh, 0, bw, bh / 0.95) {
+                        truth.crossed.push(code);
+                    }
                 }
             }
         }
