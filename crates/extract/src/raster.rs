@@ -734,6 +734,36 @@ fn raster_page(bytes: &[u8], n: u32) -> Result<Option<Gray>, ExtractError> {
     }
 }
 
+/// A page's MediaBox width and height, in points.
+fn media_box(ctx: &doc::Ctx, page: &Dictionary) -> Option<(f32, f32)> {
+    page.get(b"MediaBox")
+        .ok()
+        .and_then(|o| ctx.resolve(o).ok())
+        .and_then(|o| o.as_array().ok())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| match ctx.resolve(v).ok()? {
+                    Object::Integer(i) => Some(*i as f32),
+                    Object::Real(r) => Some(*r),
+                    _ => None,
+                })
+                .collect::<Vec<f32>>()
+        })
+        .filter(|v| v.len() == 4)
+        .map(|v| ((v[2] - v[0]).abs(), (v[3] - v[1]).abs()))
+}
+
+/// Width and height in inches of every page of a PDF (0 × 0 where a page has no MediaBox).
+pub fn page_inches(bytes: &[u8], limits: &Limits) -> Result<Vec<(f32, f32)>, ExtractError> {
+    let start = std::time::Instant::now();
+    let doc = load(bytes, limits)?;
+    let ctx = doc::Ctx::new(&doc, limits, start);
+    Ok(page_list(&ctx)?
+        .iter()
+        .map(|(page, _)| media_box(&ctx, page).map_or((0.0, 0.0), |(w, h)| (w / 72.0, h / 72.0)))
+        .collect())
+}
+
 /// The largest image of each page in `wanted` (1-based), decoded and upright, if it has one
 /// this reader decodes; a page without any image is rendered instead.
 pub fn page_images(
@@ -787,22 +817,7 @@ pub fn page_images(
             None => None,
         };
         // The page's width in inches, as the picture will stand: its resolution follows.
-        let media = page
-            .get(b"MediaBox")
-            .ok()
-            .and_then(|o| ctx.resolve(o).ok())
-            .and_then(|o| o.as_array().ok())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| match ctx.resolve(v).ok()? {
-                        Object::Integer(i) => Some(*i as f32),
-                        Object::Real(r) => Some(*r),
-                        _ => None,
-                    })
-                    .collect::<Vec<f32>>()
-            })
-            .filter(|v| v.len() == 4)
-            .map(|v| ((v[2] - v[0]).abs(), (v[3] - v[1]).abs()));
+        let media = media_box(&ctx, page);
         let img = match best {
             // A page drawn in vectors (CAD text as strokes or outlines): rendered.
             #[cfg(feature = "render")]
@@ -907,7 +922,7 @@ fn layout(m: [f32; 6], rotate: i64) -> ((i8, i8), (i8, i8)) {
 /// JPEG goes in as it is; any other picture as 8-bit gray. The page is the picture at 300 dpi,
 /// made smaller if need be so that no side is over `max_inches`.
 pub fn picture_as_pdf(bytes: &[u8], max_inches: f32) -> Result<Vec<u8>, ExtractError> {
-    use lopdf::{dictionary, Document};
+    use lopdf::dictionary;
     let jpeg = match raster_kind(bytes) {
         Some(RasterKind::Jpeg) => {
             let mut dec = JpegDecoder::new(ZCursor::new(bytes));
@@ -922,44 +937,54 @@ pub fn picture_as_pdf(bytes: &[u8], max_inches: f32) -> Result<Vec<u8>, ExtractE
         Some(_) => None,
         None => return Err(ExtractError::NotPdf("not a picture".into())),
     };
-    let (w, h, image) = match jpeg {
-        Some((w, h, space)) => (
-            w,
-            h,
-            Stream::new(
+    match jpeg {
+        Some((w, h, space)) => {
+            let image = Stream::new(
                 dictionary! {
                     "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
                     "ColorSpace" => space, "BitsPerComponent" => 8, "Filter" => "DCTDecode",
                 },
                 bytes.to_vec(),
-            ),
-        ),
+            );
+            one_picture_pdf(image, (w, h), 300.0, max_inches)
+        }
         None => {
             let g = raster_page(bytes, 1)?.ok_or_else(|| bad("no picture"))?;
-            let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::fast());
-            std::io::Write::write_all(&mut z, &g.data).map_err(bad)?;
-            let data = z.finish().map_err(bad)?;
-            let (w, h) = (g.width as i64, g.height as i64);
-            (
-                w,
-                h,
-                Stream::new(
-                    dictionary! {
-                        "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
-                        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-                        "Filter" => "FlateDecode",
-                    },
-                    data,
-                ),
-            )
+            gray_as_pdf(&g, max_inches)
         }
-    };
-    let longest = w.max(h).max(1) as f32 / 300.0;
-    let inches_per_px = if longest > max_inches {
-        max_inches / w.max(h).max(1) as f32
-    } else {
-        1.0 / 300.0
-    };
+    }
+}
+
+/// A gray picture as a one-page PDF showing it at its resolution (300 dpi when not known), made
+/// smaller if need be so that no side is over `max_inches`.
+pub fn gray_as_pdf(g: &Gray, max_inches: f32) -> Result<Vec<u8>, ExtractError> {
+    use lopdf::dictionary;
+    let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::fast());
+    std::io::Write::write_all(&mut z, &g.data).map_err(bad)?;
+    let data = z.finish().map_err(bad)?;
+    let (w, h) = (g.width as i64, g.height as i64);
+    let image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "FlateDecode",
+        },
+        data,
+    );
+    let dpi = if g.dpi > 0.0 { g.dpi } else { 300.0 };
+    one_picture_pdf(image, (w, h), dpi, max_inches)
+}
+
+/// A one-page PDF showing `image` (`size` pixels) at `dpi`, or smaller so that no side is
+/// over `max_inches`.
+fn one_picture_pdf(
+    image: Stream,
+    (w, h): (i64, i64),
+    dpi: f32,
+    max_inches: f32,
+) -> Result<Vec<u8>, ExtractError> {
+    use lopdf::{dictionary, Document};
+    let longest = w.max(h).max(1) as f32;
+    let inches_per_px = (1.0 / dpi).min(max_inches / longest);
     let (pw, ph) = (
         w as f32 * inches_per_px * 72.0,
         h as f32 * inches_per_px * 72.0,

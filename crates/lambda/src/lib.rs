@@ -47,31 +47,80 @@ impl Extractor for InProcessExtractor {
             return Ok(doc);
         };
         use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
-        use isoscan_extract::raster::{picture_as_pdf, raster_kind, RasterKind};
+        use isoscan_extract::raster::{
+            gray_as_pdf, page_images, page_inches, picture_as_pdf, raster_kind, RasterKind,
+        };
         let kind = match raster_kind(&bytes) {
             Some(RasterKind::Png | RasterKind::Jpeg) => DocumentKind::Picture,
             Some(RasterKind::Tiff) | None => DocumentKind::Paged,
         };
-        // Textract takes a PNG or JPEG of 10 MB at most, even from S3; a PDF showing it, of any
-        // size up to 500 MB, it reads.
-        let (bytes, kind) = if kind == DocumentKind::Picture && bytes.len() > SYNC_LIMIT {
-            let pdf = tokio::task::spawn_blocking(move || picture_as_pdf(&bytes, MAX_PAGE_INCHES))
-                .await
-                .map_err(|e| ExtractFailure::Transient(e.to_string()))?
-                .map_err(|e| ExtractFailure::File(e.to_string()))?;
-            (pdf, DocumentKind::Paged)
-        } else {
-            (bytes, kind)
+        let unreadable = |e: TextractError| match e {
+            TextractError::Unavailable(_) => ExtractFailure::Transient(e.to_string()),
+            TextractError::Unreadable(_) | TextractError::Timeout(_) => {
+                ExtractFailure::File(e.to_string())
+            }
         };
-        let texts = ocr
-            .read(&bytes, kind, doc.pages.len(), &wanted)
-            .await
-            .map_err(|e| match e {
-                TextractError::Unavailable(_) => ExtractFailure::Transient(e.to_string()),
-                TextractError::Unreadable(_) | TextractError::Timeout(_) => {
-                    ExtractFailure::File(e.to_string())
+        let blocking_failed = |e: tokio::task::JoinError| ExtractFailure::Transient(e.to_string());
+        // Textract reads PDF pages up to 40 inches a side: when a wanted page is larger (an A0
+        // scan), each wanted page goes alone, as its picture on a page of at most 40 inches. A
+        // page without a picture cannot go (there is no renderer here): it stays unread.
+        let limits = self.limits.clone();
+        let want = wanted.clone();
+        let (bytes, pictures) = tokio::task::spawn_blocking(move || {
+            let over = kind == DocumentKind::Paged
+                && raster_kind(&bytes).is_none()
+                && page_inches(&bytes, &limits).is_ok_and(|sizes| {
+                    want.iter().any(|p| {
+                        sizes
+                            .get(*p as usize - 1)
+                            .is_some_and(|(w, h)| w.max(*h) > MAX_PAGE_INCHES)
+                    })
+                });
+            if !over {
+                return Ok((bytes, None));
+            }
+            let mut pdfs = vec![];
+            for (page, picture) in page_images(&bytes, &limits, &want)? {
+                if let Some(g) = picture {
+                    pdfs.push((page, gray_as_pdf(&g, MAX_PAGE_INCHES)?));
                 }
-            })?;
+            }
+            Ok((bytes, Some(pdfs)))
+        })
+        .await
+        .map_err(blocking_failed)?
+        .map_err(|e: isoscan_extract::ExtractError| ExtractFailure::File(e.to_string()))?;
+        let texts = match pictures {
+            Some(pdfs) => {
+                let mut texts = std::collections::BTreeMap::new();
+                for (page, pdf) in pdfs {
+                    let mut read = ocr
+                        .read(&pdf, DocumentKind::Paged, 1, &[1])
+                        .await
+                        .map_err(unreadable)?;
+                    texts.insert(page, read.remove(&1).unwrap_or_default());
+                }
+                texts
+            }
+            None => {
+                // Textract takes a PNG or JPEG of 10 MB at most, even from S3; a PDF showing
+                // it, of any size up to 500 MB, it reads.
+                let (bytes, kind) = if kind == DocumentKind::Picture && bytes.len() > SYNC_LIMIT {
+                    let pdf = tokio::task::spawn_blocking(move || {
+                        picture_as_pdf(&bytes, MAX_PAGE_INCHES)
+                    })
+                    .await
+                    .map_err(blocking_failed)?
+                    .map_err(|e| ExtractFailure::File(e.to_string()))?;
+                    (pdf, DocumentKind::Paged)
+                } else {
+                    (bytes, kind)
+                };
+                ocr.read(&bytes, kind, doc.pages.len(), &wanted)
+                    .await
+                    .map_err(unreadable)?
+            }
+        };
         for (page, text) in texts {
             if let Some(p) = doc.pages.get_mut(page as usize - 1) {
                 p.text = text;

@@ -915,4 +915,62 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         (1, 0),
         "{calls:?}"
     );
+    // A scanned sheet over Textract's 40 inches (50 × 33 in) goes as its picture on a page of
+    // 40 inches, page by page.
+    let sheet = isoscan_pdfgen::scan::picture_pdf_at(2, 64, 6).expect("scan");
+    let limits = isoscan_extract::Limits::default();
+    let pictures =
+        isoscan_extract::raster::page_images(&sheet, &limits, &[1, 2]).expect("pictures");
+    let pages: Vec<Vec<u8>> = pictures
+        .iter()
+        .map(|(_, g)| {
+            let g = g.as_ref().expect("a picture");
+            isoscan_extract::raster::gray_as_pdf(g, MAX_PAGE_INCHES).expect("wrap")
+        })
+        .collect();
+    let inches = isoscan_extract::raster::page_inches(&pages[0], &limits).expect("size");
+    assert!((inches[0].0 - 40.0).abs() < 0.01, "{inches:?}");
+    textract_reads(
+        &[
+            (&pages[0], vec![vec!["A0-1001"]]),
+            (&pages[1], vec![vec!["A0-2002"]]),
+        ],
+        json!({}),
+    )
+    .await;
+    let (key, mut codes) = upload_drawings(&r, 1).await;
+    r.bucket
+        .client
+        .put_object()
+        .bucket(&r.bucket.name)
+        .key(format!("{}scans/a0.pdf", S3Uploads::files_prefix(&key)))
+        .body(sheet.into())
+        .send()
+        .await
+        .expect("put");
+    codes.extend(["A0-1001", "A0-2002"].map(String::from));
+    let before = textract_calls().await.len();
+    let session = start_upload_scan(&r, &c2, &key, &codes).await;
+    let (complete, matches) = run_to_the_end(&r, &session).await;
+    let ServerMessage::Complete {
+        errors, needs_ocr, ..
+    } = complete
+    else {
+        unreachable!()
+    };
+    assert_eq!((errors, needs_ocr), (0, 0));
+    assert_eq!(
+        matches.get("scans/a0.pdf"),
+        Some(&(vec!["A0-1001".to_string(), "A0-2002".into()], true))
+    );
+    let calls: Vec<_> = textract_calls().await[before..].to_vec();
+    let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
+    assert_eq!(
+        (
+            count("StartDocumentTextDetection"),
+            count("DetectDocumentText")
+        ),
+        (0, 2),
+        "each page alone, as bytes: {calls:?}"
+    );
 }

@@ -179,9 +179,15 @@ pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> 
 /// A PDF of `pages` pages, each only a small noisy picture (no text layer): what a text
 /// extractor sees of a multi-page scan, for tests where the reading itself is not the point.
 pub fn picture_pdf(pages: usize, seed: u64) -> io::Result<Vec<u8>> {
+    picture_pdf_at(pages, seed, 100)
+}
+
+/// [`picture_pdf`] with each picture (300 × 200 pixels) at `dpi`: at 6 dpi, a page of 50 × 33
+/// inches, a sheet larger than A0.
+pub fn picture_pdf_at(pages: usize, seed: u64, dpi: u32) -> io::Result<Vec<u8>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let opts = ScanOptions {
-        dpi: 100,
+        dpi: dpi.max(1),
         stored_turned: 0,
         turned_back_by_matrix: false,
         mirrored: false,
