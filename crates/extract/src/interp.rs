@@ -27,7 +27,7 @@ pub struct Glyph {
     pub size: f32,
 }
 
-type Matrix = [f32; 6];
+pub(crate) type Matrix = [f32; 6];
 
 /// Where a form is drawn: under a content stream's CTM, or fitted into an annotation's rectangle.
 enum Placement {
@@ -47,9 +47,9 @@ fn numbers<const N: usize>(a: &[Object]) -> Option<[f32; N]> {
     }
     (a.len() >= N).then_some(out)
 }
-const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+pub(crate) const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
 
-fn mul(m1: &Matrix, m2: &Matrix) -> Matrix {
+pub(crate) fn mul(m1: &Matrix, m2: &Matrix) -> Matrix {
     [
         m1[0] * m2[0] + m1[1] * m2[2],
         m1[0] * m2[1] + m1[1] * m2[3],

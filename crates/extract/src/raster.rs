@@ -10,6 +10,7 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
+use crate::interp::{mul, Matrix, IDENTITY};
 use crate::{doc, load, page_list, ExtractError, Limits};
 
 /// An 8-bit gray picture, rows top to bottom.
@@ -825,7 +826,7 @@ pub fn page_images(
             #[cfg(not(feature = "render"))]
             None => None,
             Some((_, s)) => decode(&ctx, s)?.map(|g| {
-                let (col, row) = layout(matrix.unwrap_or([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), rotate);
+                let (col, row) = layout(matrix.unwrap_or(IDENTITY), rotate);
                 let mut g = g.placed(col, row);
                 if let Some((w, h)) = media {
                     let inches = if rotate.rem_euclid(180) == 90 { h } else { w } / 72.0;
@@ -843,9 +844,9 @@ pub fn page_images(
 
 /// The matrix in force at the first `Do` of the XObject `name` in a page's content (q, Q and cm
 /// followed; at most `max_ops` operators read).
-fn image_matrix(content: &[u8], name: &[u8], max_ops: usize) -> Option<[f32; 6]> {
+fn image_matrix(content: &[u8], name: &[u8], max_ops: usize) -> Option<Matrix> {
     use crate::lexer::{Lexer, Operand, Token};
-    let mut ctm = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
+    let mut ctm = IDENTITY;
     let mut stack = vec![];
     let mut args: Vec<Operand> = vec![];
     for (ops, tok) in Lexer::new(content).enumerate() {
@@ -869,16 +870,8 @@ fn image_matrix(content: &[u8], name: &[u8], max_ops: usize) -> Option<[f32; 6]>
             b"q" if stack.len() < 4096 => stack.push(ctm),
             b"Q" => ctm = stack.pop().unwrap_or(ctm),
             b"cm" if args.len() == 6 => {
-                let m: Vec<f32> = args.iter().map(|a| a.num().unwrap_or(0.0)).collect();
-                let c = ctm;
-                ctm = [
-                    m[0] * c[0] + m[1] * c[2],
-                    m[0] * c[1] + m[1] * c[3],
-                    m[2] * c[0] + m[3] * c[2],
-                    m[2] * c[1] + m[3] * c[3],
-                    m[4] * c[0] + m[5] * c[2] + c[4],
-                    m[4] * c[1] + m[5] * c[3] + c[5],
-                ];
+                let n = |i: usize| args[i].num().unwrap_or(0.0);
+                ctm = mul(&[n(0), n(1), n(2), n(3), n(4), n(5)], &ctm);
             }
             b"Do" if matches!(args.first(), Some(Operand::Name(n)) if *n == name) => {
                 return Some(ctm);
@@ -894,7 +887,7 @@ fn image_matrix(content: &[u8], name: &[u8], max_ops: usize) -> Option<[f32; 6]>
 /// [`Gray::placed`]), for a picture drawn with `m` on a page turned by `rotate`. A picture's
 /// first row is the top of its unit square: its columns run along (a, b), its rows along
 /// (-c, -d), in page space (y up); `/Rotate` turns the page clockwise for display.
-fn layout(m: [f32; 6], rotate: i64) -> ((i8, i8), (i8, i8)) {
+fn layout(m: Matrix, rotate: i64) -> ((i8, i8), (i8, i8)) {
     let screen = |(x, y): (f32, f32)| {
         let (x, y) = match rotate.rem_euclid(360) {
             90 => (y, -x),
@@ -912,7 +905,7 @@ fn layout(m: [f32; 6], rotate: i64) -> ((i8, i8), (i8, i8)) {
     let (col, row) = (screen((m[0], m[1])), screen((-m[2], -m[3])));
     if col.0 * row.0 + col.1 * row.1 != 0 || col == row {
         // A skewed or degenerate matrix: the page's turn alone.
-        return layout([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], rotate);
+        return layout(IDENTITY, rotate);
     }
     (col, row)
 }
@@ -982,24 +975,33 @@ fn one_picture_pdf(
     dpi: f32,
     max_inches: f32,
 ) -> Result<Vec<u8>, ExtractError> {
-    use lopdf::{dictionary, Document};
     let longest = w.max(h).max(1) as f32;
     let inches_per_px = (1.0 / dpi).min(max_inches / longest);
     let (pw, ph) = (
         w as f32 * inches_per_px * 72.0,
         h as f32 * inches_per_px * 72.0,
     );
+    let content = format!("q {pw:.3} 0 0 {ph:.3} 0 0 cm /Im0 Do Q").into_bytes();
+    picture_page_pdf(image, content, (pw, ph), 0)
+}
+
+/// A one-page PDF of `size` points, turned by `rotate`, whose `content` draws `image` as `/Im0`.
+fn picture_page_pdf(
+    image: Stream,
+    content: Vec<u8>,
+    (pw, ph): (f32, f32),
+    rotate: i64,
+) -> Result<Vec<u8>, ExtractError> {
+    use lopdf::{dictionary, Document};
     let mut doc = Document::with_version("1.7");
     let pages = doc.new_object_id();
     let image = doc.add_object(image);
-    let content = doc.add_object(Stream::new(
-        dictionary! {},
-        format!("q {pw:.3} 0 0 {ph:.3} 0 0 cm /Im0 Do Q").into_bytes(),
-    ));
+    let content = doc.add_object(Stream::new(dictionary! {}, content));
     let page = doc.add_object(dictionary! {
         "Type" => "Page",
         "Parent" => pages,
         "MediaBox" => vec![0.into(), 0.into(), Object::Real(pw), Object::Real(ph)],
+        "Rotate" => rotate,
         "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
         "Contents" => content,
     });
@@ -1201,32 +1203,8 @@ mod tests {
         content: &[u8],
         rotate: i64,
     ) -> Vec<u8> {
-        use lopdf::{dictionary, Document};
-        let mut doc = Document::with_version("1.7");
-        let pages = doc.new_object_id();
-        let image = doc.add_object(Stream::new(dict, data));
-        let content = doc.add_object(Stream::new(dictionary! {}, content.to_vec()));
-        let page = doc.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => pages,
-            "MediaBox" => vec![0.into(), 0.into(), 72.into(), 36.into()],
-            "Rotate" => rotate,
-            "Resources" => dictionary! {
-                "XObject" => dictionary! { "Im0" => image, "Logo" => Object::Null },
-            },
-            "Contents" => content,
-        });
-        doc.objects.insert(
-            pages,
-            Object::Dictionary(dictionary! {
-                "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
-            }),
-        );
-        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
-        doc.trailer.set("Root", catalog);
-        let mut out = vec![];
-        doc.save_to(&mut out).expect("save");
-        out
+        let image = Stream::new(dict, data);
+        picture_page_pdf(image, content.to_vec(), (72.0, 36.0), rotate).expect("save")
     }
 
     fn zlib(data: &[u8]) -> Vec<u8> {
@@ -1246,22 +1224,7 @@ mod tests {
 
     #[test]
     fn a_picture_file_becomes_a_one_page_pdf_showing_it() {
-        // A PNG (4 x 2, gray) through pdftoppm-free means: zune's own encoder is not a
-        // dependency, so the PNG is written by hand (one IDAT, filter 0 on each row).
-        let rows: Vec<u8> = [[0u8, 10, 20, 30, 40], [0, 50, 60, 70, 80]].concat();
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let chunk = |png: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
-            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            let mut crc = flate2::Crc::new();
-            crc.update(kind);
-            crc.update(data);
-            png.extend_from_slice(kind);
-            png.extend_from_slice(data);
-            png.extend_from_slice(&crc.sum().to_be_bytes());
-        };
-        chunk(&mut png, b"IHDR", &[0, 0, 0, 4, 0, 0, 0, 2, 8, 0, 0, 0, 0]);
-        chunk(&mut png, b"IDAT", &zlib(&rows));
-        chunk(&mut png, b"IEND", &[]);
+        let png = isoscan_pdfgen::scan::gray_png(4, 2, &[10, 20, 30, 40, 50, 60, 70, 80]);
         let pdf = picture_as_pdf(&png, 40.0).expect("wrapped");
         let g = picture(&pdf);
         assert_eq!((g.width, g.height), (4, 2));
@@ -1338,35 +1301,33 @@ mod tests {
             ));
             (g.width, g.height, g.data)
         };
-        assert_eq!(
-            shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0),
-            (2, 1, vec![10, 200])
-        );
-        // Mirrored by a negative scale, inside nested q/cm: dark on the right.
-        assert_eq!(
-            shown(b"q 1 0 0 1 72 0 cm q -72 0 0 36 0 0 cm /Im0 Do Q Q", 0),
-            (2, 1, vec![200, 10])
-        );
-        // Stored lying down and drawn turned a quarter turn anticlockwise: its columns go up the
-        // page, so its left end (dark) is at the bottom.
-        assert_eq!(
-            shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 0),
-            (1, 2, vec![200, 10])
-        );
-        // The page's /Rotate alone, and with the matrix: turned back upright.
-        assert_eq!(
-            shown(b"q 72 0 0 36 0 0 cm /Im0 Do Q", 90),
-            (1, 2, vec![10, 200])
-        );
-        assert_eq!(
-            shown(b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 90),
-            (2, 1, vec![10, 200])
-        );
-        // A matrix that is not found (the picture drawn in a form) leaves /Rotate alone.
-        assert_eq!(
-            shown(b"q 72 0 0 36 0 0 cm /Fm0 Do Q", 180),
-            (2, 1, vec![200, 10])
-        );
+        // Content, /Rotate, and the picture as shown: width, height, pixels.
+        type Case = (&'static [u8], i64, (usize, usize, Vec<u8>));
+        let cases: [Case; 6] = [
+            (b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0, (2, 1, vec![10, 200])),
+            // Mirrored by a negative scale, inside nested q/cm: dark on the right.
+            (
+                b"q 1 0 0 1 72 0 cm q -72 0 0 36 0 0 cm /Im0 Do Q Q",
+                0,
+                (2, 1, vec![200, 10]),
+            ),
+            // Stored lying down and drawn a quarter turn anticlockwise: its columns go up the
+            // page, so its left end (dark) is at the bottom.
+            (b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 0, (1, 2, vec![200, 10])),
+            // The page's /Rotate alone, and with the matrix: turned back upright.
+            (b"q 72 0 0 36 0 0 cm /Im0 Do Q", 90, (1, 2, vec![10, 200])),
+            (b"q 0 72 -36 0 36 0 cm /Im0 Do Q", 90, (2, 1, vec![10, 200])),
+            // A matrix that is not found (the picture drawn in a form) leaves /Rotate alone.
+            (b"q 72 0 0 36 0 0 cm /Fm0 Do Q", 180, (2, 1, vec![200, 10])),
+        ];
+        for (content, rotate, want) in cases {
+            assert_eq!(
+                shown(content, rotate),
+                want,
+                "{}",
+                String::from_utf8_lossy(content)
+            );
+        }
     }
 
     #[test]

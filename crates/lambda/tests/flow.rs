@@ -160,17 +160,22 @@ async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
         .expect("upload");
     for path in truth.keys() {
         let bytes = std::fs::read(dir.path().join(path)).expect("read");
-        r.bucket
-            .client
-            .put_object()
-            .bucket(&r.bucket.name)
-            .key(format!("{}{path}", S3Uploads::files_prefix(&t.key)))
-            .body(bytes.into())
-            .send()
-            .await
-            .expect("put");
+        put_upload_file(r, &t.key, path, bytes).await;
     }
     (t.key, code_list(&truth, 50))
+}
+
+/// Puts a file at `path` in the upload `key`, as the browser's upload does.
+async fn put_upload_file(r: &Rig, key: &str, path: &str, bytes: Vec<u8>) {
+    r.bucket
+        .client
+        .put_object()
+        .bucket(&r.bucket.name)
+        .key(format!("{}{path}", S3Uploads::files_prefix(key)))
+        .body(bytes.into())
+        .send()
+        .await
+        .expect("put");
 }
 
 /// Alice starts a scan of her upload `key` on connection `conn`; returns the session.
@@ -808,15 +813,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         let r = rig_full(None, None, ocr.clone()).await;
         let (key, mut codes) = upload_drawings(&r, 3).await;
         for (name, bytes) in [("scans/one.pdf", &one), ("scans/three.pdf", &three)] {
-            r.bucket
-                .client
-                .put_object()
-                .bucket(&r.bucket.name)
-                .key(format!("{}{name}", S3Uploads::files_prefix(&key)))
-                .body(bytes.clone().into())
-                .send()
-                .await
-                .expect("put");
+            put_upload_file(&r, &key, name, bytes.clone()).await;
         }
         codes.extend(["SP-1001", "MP-2002", "MP-3003", "MP-4004"].map(String::from));
         let before = textract_calls().await.len();
@@ -879,15 +876,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
     textract_reads(&[(&wrapped, vec![vec!["BIG-7001"]])], json!({})).await;
     let r = rig_full(None, None, Some(fast)).await;
     let (key, mut codes) = upload_drawings(&r, 1).await;
-    r.bucket
-        .client
-        .put_object()
-        .bucket(&r.bucket.name)
-        .key(format!("{}scans/big.png", S3Uploads::files_prefix(&key)))
-        .body(big.into())
-        .send()
-        .await
-        .expect("put");
+    put_upload_file(&r, &key, "scans/big.png", big).await;
     codes.push("BIG-7001".into());
     let before = textract_calls().await.len();
     let c2 = unique("c2");
@@ -939,15 +928,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
     )
     .await;
     let (key, mut codes) = upload_drawings(&r, 1).await;
-    r.bucket
-        .client
-        .put_object()
-        .bucket(&r.bucket.name)
-        .key(format!("{}scans/a0.pdf", S3Uploads::files_prefix(&key)))
-        .body(sheet.into())
-        .send()
-        .await
-        .expect("put");
+    put_upload_file(&r, &key, "scans/a0.pdf", sheet).await;
     codes.extend(["A0-1001", "A0-2002"].map(String::from));
     let before = textract_calls().await.len();
     let session = start_upload_scan(&r, &c2, &key, &codes).await;

@@ -211,12 +211,18 @@ pub fn picture_pdf_at(pages: usize, seed: u64, dpi: u32) -> io::Result<Vec<u8>> 
 /// A gray PNG of `w` × `h` pixels of noise, stored without compression (a little over w × h
 /// bytes): a picture file of a chosen size, for tests of size limits.
 pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
-    use std::io::Write;
     let mut rng = StdRng::seed_from_u64(seed);
+    let pixels: Vec<u8> = (0..w as usize * h as usize).map(|_| rng.random()).collect();
+    gray_png(w, h, &pixels)
+}
+
+/// `pixels` (8-bit gray, rows top to bottom, `w` × `h`) as a PNG stored without compression.
+pub fn gray_png(w: u32, h: u32, pixels: &[u8]) -> Vec<u8> {
+    use std::io::Write;
     let mut rows = Vec::with_capacity((w as usize + 1) * h as usize);
-    for _ in 0..h {
+    for row in pixels.chunks(w.max(1) as usize).take(h as usize) {
         rows.push(0u8);
-        rows.extend((0..w).map(|_| rng.random::<u8>()));
+        rows.extend_from_slice(row);
     }
     let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::none());
     let _ = z.write_all(&rows);
