@@ -20,9 +20,16 @@ pub struct OcrConfig {
     pub timeout: Duration,
     /// Address space of a Tesseract process, in MiB.
     pub memory_mb: u64,
+    /// Pixels one Tesseract run is given at most: a pass over a larger picture reads it in
+    /// more tiles. Tesseract holds about five copies of what it reads (an A0 sheet at 400 ppi,
+    /// 248 million pixels, took 1.2 GiB in one run).
+    pub max_pixels: usize,
     /// Turn a picture scanned sideways or upside down upright first (Tesseract's orientation
     /// detection, at about 150 to 200 dpi).
     pub detect_orientation: bool,
+    /// Below this confidence, orientation detection is checked by reading the sheet, small,
+    /// all four ways up (drawings are mostly lines and hatching, which mislead it).
+    pub orientation_confidence: f64,
 }
 
 impl Default for OcrConfig {
@@ -58,7 +65,13 @@ impl Default for OcrConfig {
             language: "eng".into(),
             timeout: Duration::from_secs(180),
             memory_mb: 4096,
+            // The real 400 ppi ISO (31 million pixels) is read whole; an A1 sheet at 400 ppi
+            // in 2 × 2 tiles, an A0 in 3 × 3.
+            max_pixels: 48_000_000,
             detect_orientation: true,
+            // Measured on 12 generated scans, an A0 sheet and the real ISO, each four ways up:
+            // detection was wrong only below 1.2 (an A0 sheet: 270 degrees at 0.99, for 90).
+            orientation_confidence: 2.0,
         }
     }
 }
@@ -116,14 +129,104 @@ pub enum OcrError {
     Timeout(u64),
 }
 
-/// Runs one pass over one picture, handed to Tesseract as a PGM file on its standard input
-/// straight from the picture's pixels (a large sheet is not copied for it).
-async fn pass(cfg: &OcrConfig, image: &Gray, psm: u8) -> Result<String, OcrError> {
+/// What a Tesseract run prints: plain text, or each word with its confidence (TSV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Text,
+    Words,
+}
+
+/// A part of a picture: left, top, width, height, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Part {
+    x: usize,
+    y: usize,
+    w: usize,
+    h: usize,
+}
+
+impl Part {
+    fn whole(g: &Gray) -> Part {
+        Part {
+            x: 0,
+            y: 0,
+            w: g.width,
+            h: g.height,
+        }
+    }
+
+    /// The part's rows in `g`, top to bottom.
+    fn rows(self, g: &Gray) -> impl Iterator<Item = &[u8]> {
+        g.data
+            .chunks_exact(g.width.max(1))
+            .skip(self.y)
+            .take(self.h)
+            .map(move |r| &r[self.x..self.x + self.w])
+    }
+}
+
+/// How many tiles a side a pass reads a `width` × `height` picture in: the pass's own number,
+/// or more where a tile would be over `max_pixels` (tiles overlap by a tenth of a tile a side).
+fn tiles_per_side(pass_tiles: u8, width: usize, height: usize, max_pixels: usize) -> usize {
+    let largest = |n: usize| {
+        tiles_of(width, height, n)
+            .iter()
+            .map(|p| p.w * p.h)
+            .max()
+            .unwrap_or(0)
+    };
+    // Past 64 a side a tile is smaller than the text it should hold: the limit gives way.
+    ((pass_tiles as usize).max(1)..64)
+        .find(|&n| largest(n) <= max_pixels)
+        .unwrap_or(64)
+}
+
+/// The `n` × `n` tiles of a `width` × `height` picture, row by row; neighbours overlap by a
+/// tenth of a tile, so a code cut by one tile's edge is whole in the next.
+fn tiles_of(width: usize, height: usize, n: usize) -> Vec<Part> {
+    if n <= 1 {
+        return vec![Part {
+            x: 0,
+            y: 0,
+            w: width,
+            h: height,
+        }];
+    }
+    let (tw, th) = (width.div_ceil(n), height.div_ceil(n));
+    let (ox, oy) = (tw / 10, th / 10);
+    let mut parts = Vec::with_capacity(n * n);
+    for ty in 0..n {
+        for tx in 0..n {
+            let (x, y) = ((tx * tw).saturating_sub(ox), (ty * th).saturating_sub(oy));
+            let (x, y) = (x.min(width), y.min(height));
+            parts.push(Part {
+                x,
+                y,
+                w: (tw + 2 * ox).min(width - x),
+                h: (th + 2 * oy).min(height - y),
+            });
+        }
+    }
+    parts
+}
+
+/// Runs one pass over one part of a picture, handed to Tesseract as a PGM file on its
+/// standard input straight from the picture's rows (neither the sheet nor a tile is copied).
+async fn pass(
+    cfg: &OcrConfig,
+    image: &Gray,
+    part: Part,
+    psm: u8,
+    output: Output,
+) -> Result<String, OcrError> {
     let mut cmd = tokio::process::Command::new(&cfg.program);
     cmd.args(["stdin", "stdout", "--psm", &psm.to_string()]);
     // Mode 0 (orientation) uses its own model.
     if psm != 0 {
         cmd.args(["-l", &cfg.language]);
+    }
+    if output == Output::Words {
+        cmd.arg("tsv");
     }
     // One thread per process: the pool already runs one reader per core.
     cmd.env("OMP_THREAD_LIMIT", "1")
@@ -166,8 +269,24 @@ async fn pass(cfg: &OcrConfig, image: &Gray, psm: u8) -> Result<String, OcrError
     let run = async {
         let write = async {
             // Tesseract may stop reading early on a bad picture; its exit status tells.
-            if stdin.write_all(&image.pgm_header()).await.is_ok() {
-                let _ = stdin.write_all(&image.data).await;
+            let header = isoscan_extract::raster::pgm_header(part.w, part.h);
+            if stdin.write_all(&header).await.is_ok() {
+                if part == Part::whole(image) {
+                    let _ = stdin.write_all(&image.data).await;
+                } else {
+                    // Rows are gathered into writes of about a megabyte.
+                    let mut buf = Vec::with_capacity((1 << 20) + part.w);
+                    let mut rows = part.rows(image).peekable();
+                    while let Some(row) = rows.next() {
+                        buf.extend_from_slice(row);
+                        if buf.len() >= 1 << 20 || rows.peek().is_none() {
+                            if stdin.write_all(&buf).await.is_err() {
+                                break;
+                            }
+                            buf.clear();
+                        }
+                    }
+                }
             }
             drop(stdin);
         };
@@ -209,7 +328,7 @@ async fn orientation(cfg: &OcrConfig, image: &Gray) -> Result<i64, OcrError> {
     } else {
         image
     };
-    let out = match pass(cfg, image, 0).await {
+    let out = match pass(cfg, image, Part::whole(image), 0, Output::Text).await {
         Ok(out) => out,
         Err(OcrError::Unavailable) => return Err(OcrError::Unavailable),
         Err(e) => {
@@ -222,10 +341,66 @@ async fn orientation(cfg: &OcrConfig, image: &Gray) -> Result<i64, OcrError> {
             .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.trim().parse::<f64>().ok())
     };
-    match (field("Rotate:"), field("Orientation confidence:")) {
-        (Some(r), Some(c)) if c >= 1.0 => Ok(r as i64),
-        _ => Ok(0),
+    let detected = match (field("Rotate:"), field("Orientation confidence:")) {
+        (Some(r), Some(c)) => Some((r as i64, c)),
+        _ => None,
+    };
+    match detected {
+        Some((r, c)) if c >= cfg.orientation_confidence => Ok(r),
+        _ => upright_by_reading(cfg, image, detected.map(|d| d.0)).await,
     }
+}
+
+/// Degrees to turn a picture clockwise so that it reads best: the sheet, at 150 dpi or less, read
+/// (sparse text) all four ways up, scored by its confident words of four characters or more.
+/// Upside down or sideways, a sheet gives next to none. Ties go to `detected`, then to 0.
+async fn upright_by_reading(
+    cfg: &OcrConfig,
+    image: &Gray,
+    detected: Option<i64>,
+) -> Result<i64, OcrError> {
+    let too_fine = |g: &Gray| g.dpi > 150.0 || (g.dpi == 0.0 && g.width.max(g.height) > 2400);
+    let mut small = std::borrow::Cow::Borrowed(image);
+    while too_fine(&small) {
+        small = std::borrow::Cow::Owned(small.halved());
+    }
+    let mut best = (0usize, 0i64);
+    for turn in [0i64, 90, 180, 270] {
+        let turned = small.clone().into_owned().rotated(turn);
+        let words = match pass(cfg, &turned, Part::whole(&turned), 11, Output::Words).await {
+            Ok(tsv) => confident_words(&tsv),
+            Err(OcrError::Unavailable) => return Err(OcrError::Unavailable),
+            Err(e) => {
+                tracing::debug!(error = %e, turn, "not read for orientation");
+                0
+            }
+        };
+        let preferred = Some(turn) == detected.map(|d| d.rem_euclid(360));
+        if words > best.0 || (words == best.0 && words > 0 && preferred) {
+            best = (words, turn);
+        }
+    }
+    tracing::debug!(
+        ?detected,
+        words = best.0,
+        turn = best.1,
+        "orientation by reading"
+    );
+    Ok(best.1)
+}
+
+/// Words of Tesseract's TSV output read with confidence 80 or more and four or more letters or
+/// digits.
+fn confident_words(tsv: &str) -> usize {
+    tsv.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            f.len() >= 12
+                && f[10].parse::<f64>().is_ok_and(|c| c >= 80.0)
+                && f[11].chars().filter(|c| c.is_alphanumeric()).count() >= 4
+        })
+        .count()
 }
 
 /// The text of one picture: every pass, one after the other. The picture is taken by value:
@@ -241,27 +416,73 @@ pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
     let mut text = String::new();
     for p in &cfg.passes {
         let sized = p.size.apply(&image);
+        // The median filter works in place, on the resized copy or on a copy of its own.
         let sized = match p.median {
-            true => std::borrow::Cow::Owned(sized.median3()),
+            true => std::borrow::Cow::Owned(sized.into_owned().median3()),
             false => sized,
         };
-        let n = p.tiles.max(1) as usize;
-        if n == 1 {
-            text.push_str(&pass(cfg, &sized, p.psm).await?);
+        let n = tiles_per_side(p.tiles, sized.width, sized.height, cfg.max_pixels);
+        for part in tiles_of(sized.width, sized.height, n) {
+            text.push_str(&pass(cfg, &sized, part, p.psm, Output::Text).await?);
             text.push('\n');
-            continue;
-        }
-        // A code cut by a tile's edge is whole in the next one: tiles overlap.
-        let (tw, th) = (sized.width.div_ceil(n), sized.height.div_ceil(n));
-        let (ox, oy) = (tw / 10, th / 10);
-        for ty in 0..n {
-            for tx in 0..n {
-                let (x, y) = ((tx * tw).saturating_sub(ox), (ty * th).saturating_sub(oy));
-                let tile = sized.crop(x, y, tw + 2 * ox, th + 2 * oy);
-                text.push_str(&pass(cfg, &tile, p.psm).await?);
-                text.push('\n');
-            }
         }
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_picture_and_overlap() {
+        for (w, h, n) in [(1000, 700, 2), (1001, 699, 3), (5, 3, 2), (640, 480, 1)] {
+            let parts = tiles_of(w, h, n);
+            assert_eq!(parts.len(), n * n);
+            let mut seen = vec![0u8; w * h];
+            for p in &parts {
+                assert!(p.x + p.w <= w && p.y + p.h <= h, "{p:?} in {w} x {h}");
+                for y in p.y..p.y + p.h {
+                    for x in p.x..p.x + p.w {
+                        seen[y * w + x] = seen[y * w + x].saturating_add(1);
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&s| s > 0), "{w} x {h} in {n}");
+            // What Tesseract is sent of a tile is that tile of the picture.
+            let g = Gray {
+                width: w,
+                height: h,
+                data: (0..w * h).map(|i| (i * 31 % 251) as u8).collect(),
+                dpi: 300.0,
+            };
+            for p in &parts {
+                let sent: Vec<u8> = p.rows(&g).flatten().copied().collect();
+                assert_eq!(sent, g.crop(p.x, p.y, p.w, p.h).data, "{p:?}");
+            }
+            if n > 1 && w >= 100 {
+                // Two neighbours share a band a fifth of a tile wide (a tenth from each).
+                let (a, b) = (parts[0], parts[1]);
+                assert!(a.x + a.w >= b.x + (w / n) / 5, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn large_sheets_are_read_in_more_tiles() {
+        let max = OcrConfig::default().max_pixels;
+        // The real ISO (400 ppi, 31 million pixels) whole; A1 and A0 at 400 ppi in 2 × 2 and
+        // 3 × 3; a pass's own tiling is kept when the tiles are small enough.
+        assert_eq!(tiles_per_side(1, 4680, 6610, max), 1);
+        assert_eq!(tiles_per_side(1, 13244, 9362, max), 2);
+        assert_eq!(tiles_per_side(1, 18720, 13244, max), 3);
+        assert_eq!(tiles_per_side(2, 4680, 6610, max), 2);
+        assert_eq!(tiles_per_side(2, 18720, 13244, max), 3);
+        for (w, h) in [(13244, 9362), (18720, 13244), (40000, 900)] {
+            let n = tiles_per_side(1, w, h, max);
+            assert!(tiles_of(w, h, n).iter().all(|p| p.w * p.h <= max));
+        }
+        // A limit no tile can meet gives way rather than cutting the text into crumbs.
+        assert_eq!(tiles_per_side(1, 10_000, 10_000, 1), 64);
+    }
 }

@@ -423,3 +423,51 @@ fn a_vector_sheet_whose_text_is_only_outlines_is_rendered_and_read() {
     let done = msgs.last().unwrap();
     assert_eq!(done["needs_ocr"], 0, "{done}");
 }
+
+/// Orientation detection is unsure on sheets of lines and hatching (an A0 sheet stored sideways
+/// was put upside down); below its confidence bar the sheet is read small all four ways up and
+/// turned the way that reads. Forced here (the bar set out of reach) on a generated scan lying on
+/// its side and one upside down: each is turned exactly upright, so Tesseract reads the very
+/// text it reads from the upright picture, and the reading costs four small runs.
+#[tokio::test]
+async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
+    use isoscan_local::ocr::{read, OcrConfig, Pass, Size};
+    let work = tempfile::tempdir().unwrap();
+    let (path, log) = counting_tesseract(work.path());
+    let program = path
+        .split(':')
+        .next()
+        .map(|b| Path::new(b).join("tesseract"));
+    let (pdf, truth) = isoscan_pdfgen::scan::source_of(1);
+    let scan =
+        isoscan_pdfgen::scan::scan_of(&pdf, isoscan_pdfgen::scan::nth_options(1), 1).unwrap();
+    let limits = isoscan_extract::Limits::default();
+    let pages = isoscan_extract::raster::page_images(&scan, &limits, &[1]).unwrap();
+    let upright = pages[0].1.clone().expect("the scan's picture");
+    let cfg = OcrConfig {
+        program: program.unwrap(),
+        passes: vec![Pass {
+            psm: 11,
+            size: Size::DownFromFine,
+            tiles: 1,
+            median: false,
+        }],
+        orientation_confidence: f64::INFINITY,
+        ..OcrConfig::default()
+    };
+    let as_is = OcrConfig {
+        detect_orientation: false,
+        ..cfg.clone()
+    };
+    let want = read(&as_is, upright.clone()).await.unwrap();
+    let matcher = isoscan_core::matcher::Matcher::new(&truth.codes).unwrap();
+    assert!(matcher.find(&want).len() >= 5, "{want}");
+    for turn in [90, 180] {
+        std::fs::write(&log, "").unwrap();
+        let text = read(&cfg, upright.clone().rotated(turn)).await.unwrap();
+        assert_eq!(text, want, "turned {turn}");
+        let runs = std::fs::read_to_string(&log).unwrap();
+        let tsv = runs.lines().filter(|l| l.ends_with("tsv")).count();
+        assert_eq!((runs.lines().count(), tsv), (1 + 4 + 1, 4), "{runs}");
+    }
+}

@@ -164,7 +164,13 @@ fn turn(g: Gray, times: u32) -> Gray {
 
 /// A scan of the first page of `pdf`: a one-page PDF whose only content is its picture.
 pub fn scan_of(pdf: &[u8], opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> {
-    let mut g = blur(&render(pdf, opts.dpi)?);
+    scan_enlarged(pdf, opts.dpi, opts, seed)
+}
+
+/// [`scan_of`], the page rendered at `render_dpi` and its picture shown at `opts.dpi`: the sheet
+/// enlarged (or reduced) by their ratio, as a plotter prints a drawing on a larger sheet.
+fn scan_enlarged(pdf: &[u8], render_dpi: u32, opts: ScanOptions, seed: u64) -> io::Result<Vec<u8>> {
+    let mut g = blur(&render(pdf, render_dpi)?);
     let mut rng = StdRng::seed_from_u64(seed);
     noise(&mut g, opts.noise, &mut rng);
     let mut g = turn(g, opts.stored_turned / 90);
@@ -361,6 +367,31 @@ pub fn source_of(i: usize) -> (Vec<u8>, crate::FileTruth) {
             upright: true,
         },
     )
+}
+
+/// An A0 sheet scanned at 400 ppi in black and white, as wide-format scanners store sheets (18,700
+/// × 13,200 pixels, 248 million): a one-page A1 drawing with level text, enlarged to A0. Returns
+/// the scan and the codes on it.
+pub fn a0_scan(seed: u64) -> io::Result<(Vec<u8>, Vec<String>)> {
+    let opts = crate::DrawingOptions {
+        small: false,
+        upright: true,
+    };
+    let (pdf, truth) = (seed..seed + 1000)
+        .map(|s| crate::drawing(s, opts))
+        .find(|(_, t)| t.size == "A1" && t.page_count == 1)
+        .ok_or_else(|| io::Error::other("no one-page A1 drawing"))?;
+    let scan = ScanOptions {
+        dpi: 400,
+        stored_turned: 0,
+        turned_back_by_matrix: false,
+        mirrored: false,
+        noise: 24,
+        bilevel: true,
+    };
+    // A0 is √2 times A1 each way.
+    let render_dpi = (400.0 * std::f64::consts::SQRT_2).round() as u32;
+    Ok((scan_enlarged(&pdf, render_dpi, scan, seed)?, truth.codes))
 }
 
 /// Writes `n` generated scans as `DIR/scan_NNN.pdf` (drawings with level text, scanned with
