@@ -6,5 +6,5 @@ cd "$here"
 for tool in tesseract pdftoppm; do
   command -v "$tool" >/dev/null || { echo "$tool is needed: apt install tesseract-ocr poppler-utils" >&2; exit 1; }
 done
-cargo build --release --locked -p isoscan-local && cargo build --release --locked -p isoscan-pdfgen --example scans --example outlined
+cargo build --release --locked -p isoscan-local && cargo build --release --locked -p isoscan-pdfgen --example scans --example outlined --example a0
 exec python3 scripts/bench_ocr.py --scans "${1:-12}" --jobs "${2:-$(nproc)}"

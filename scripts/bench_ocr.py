@@ -4,7 +4,8 @@
 - the real scanned ISO of ../shared/corpus/real (one 400 ppi page), with and without OCR;
 - generated scans (150/200/300 dpi, some stored sideways or mirrored), with recall of their
   codes, apart for codes clear of lines and codes a pipe line is drawn across;
-- a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes.
+- a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes;
+- an A0 sheet scanned at 400 ppi in black and white, stored sideways (248 million pixels).
 
 Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
 Run through scripts/bench-ocr.sh, which builds the release binaries first.
@@ -24,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ISOSCAN = os.path.join(ROOT, "target/release/isoscan")
 SCANS = os.path.join(ROOT, "target/release/examples/scans")
 OUTLINED = os.path.join(ROOT, "target/release/examples/outlined")
+A0 = os.path.join(ROOT, "target/release/examples/a0")
 REAL = os.path.join(ROOT, "../shared/corpus/real")
 ISO = "KZ02-PI-ISO-53-GP3-DK-8243001-001_C01-0-0.pdf"
 
@@ -73,6 +75,13 @@ def main():
         os.remove(os.path.join(cad, "outlined.json"))
         wall, rss, found = scan(cad, codes, 1, [], work)
         rows.append(("vector sheet, text only as outlines (A3, rendered at 300 dpi), --jobs 1: wall, peak RSS, codes",
+                     "%.1f s, %.0f MiB, %d of %d" % (wall, rss, len({c for (_, c) in found}), len(codes))))
+        a0 = os.path.join(work, "a0")
+        run([A0, a0])
+        codes = json.load(open(os.path.join(a0, "a0.json")))
+        os.remove(os.path.join(a0, "a0.json"))
+        wall, rss, found = scan(a0, codes, 1, [], work)
+        rows.append(("A0 sheet at 400 ppi, black and white, stored sideways, --jobs 1: wall, peak RSS, codes",
                      "%.1f s, %.0f MiB, %d of %d" % (wall, rss, len({c for (_, c) in found}), len(codes))))
         gen = os.path.join(work, "gen")
         run([SCANS, gen, str(a.scans)])
