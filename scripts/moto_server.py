@@ -14,8 +14,9 @@ Used by the tests (scripts/test.sh and crates/aws's test support) instead of
   "busy": N, "page_size": N}`: jobs answer IN_PROGRESS to their first N polls, the next N
   requests are refused with ProvisionedThroughputExceededException, results come in pages of
   `page_size` blocks. Documents are checked as Textract checks them (a PDF, PNG, JPEG or TIFF;
-  10 MB and one page for DetectDocumentText, the object present in S3 for a job). `GET` on the
-  same path lists the requests received.
+  10 MB and one page for DetectDocumentText, 10 MB for a PNG or JPEG in a job, the object present
+  in S3 for a job; pictures of at most 10,000 pixels a side, refused here as
+  BadDocumentException). `GET` on the same path lists the requests received.
 """
 
 import sys
@@ -98,6 +99,53 @@ def _kind(data: bytes):
     return None
 
 
+def _picture_sides(kind, data: bytes):
+    """Width and height of each picture of a PNG, JPEG or TIFF file, from its headers."""
+    import struct
+
+    if kind == "png" and len(data) >= 24:
+        return [struct.unpack(">II", data[16:24])]
+    if kind == "jpeg":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                i += 1
+                continue
+            m = data[i + 1]
+            if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+                return [(w, h)]
+            if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7 or m == 0xFF:
+                i += 2 if m != 0xFF else 1
+                continue
+            i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
+        return []
+    if kind == "tiff":
+        e = "<" if data[:2] == b"II" else ">"
+        (ifd,) = struct.unpack(e + "I", data[4:8])
+        sides = []
+        while 0 < ifd < len(data) - 2 and len(sides) < 10000:
+            (n,) = struct.unpack(e + "H", data[ifd : ifd + 2])
+            size = {}
+            for k in range(n):
+                at = ifd + 2 + 12 * k
+                tag, typ = struct.unpack(e + "HH", data[at : at + 4])
+                if tag in (256, 257):
+                    fmt = e + ("H" if typ == 3 else "I")
+                    size[tag] = struct.unpack(fmt, data[at + 8 : at + 8 + struct.calcsize(fmt)])[0]
+            sides.append((size.get(256, 0), size.get(257, 0)))
+            (ifd,) = struct.unpack(e + "I", data[ifd + 2 + 12 * n : ifd + 6 + 12 * n])
+        return sides
+    return []
+
+
+def _check_pictures(kind, data: bytes) -> None:
+    # "Amazon Textract supports images with a resolution less than or equal to 10000 pixels on
+    # all sides."
+    if any(max(w, h) > 10000 for w, h in _picture_sides(kind, data)):
+        raise TextractError("BadDocumentException", "Request has an image over 10000 pixels a side")
+
+
 def _pdf_pages(data: bytes) -> int:
     return max(1, len(re.findall(rb"/Type\s*/Page(?![s\w])", data)))
 
@@ -137,6 +185,7 @@ def detect_document_text(self) -> str:
         raise TextractError("DocumentTooLargeException", "S3 object size is more than the maximum limit")
     if kind == "pdf" and _pdf_pages(data) > 1:
         raise TextractError("UnsupportedDocumentException", "Request has unsupported document format")
+    _check_pictures(kind, data)
     return json.dumps(
         {
             "DocumentMetadata": {"Pages": 1},
@@ -171,7 +220,10 @@ def start_document_text_detection(self) -> str:
     kind = _kind(data)
     if kind is None:
         raise TextractError("UnsupportedDocumentException", "Request has unsupported document format")
-    pages = _pdf_pages(data) if kind == "pdf" else 1
+    if kind in ("png", "jpeg") and len(data) > 10 * 1024 * 1024:
+        raise TextractError("DocumentTooLargeException", "S3 object size is more than the maximum limit")
+    _check_pictures(kind, data)
+    pages = _pdf_pages(data) if kind == "pdf" else len(_picture_sides(kind, data)) if kind == "tiff" else 1
     job = str(uuid.uuid4())
     with _textract_lock:
         _textract_jobs[job] = {"polls": _textract["in_progress"], "pages": pages, "blocks": _blocks(data, pages)}

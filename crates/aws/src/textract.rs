@@ -23,6 +23,9 @@ pub const SYNC_LIMIT: usize = 10 * 1024 * 1024;
 pub const ASYNC_LIMIT: usize = 500 * 1024 * 1024;
 /// Textract's limit on a PDF page's sides, in inches.
 pub const MAX_PAGE_INCHES: f32 = 40.0;
+/// Textract's limit on a picture's sides, in pixels ("images with a resolution less than or
+/// equal to 10000 pixels on all sides").
+pub const MAX_PICTURE_SIDE: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextractError {

@@ -193,6 +193,21 @@ impl Gray {
         self
     }
 
+    /// Made smaller, if need be, so that no side is over `max_side` pixels (halved while twice
+    /// too large, then scaled).
+    pub fn fit_within(self, max_side: usize) -> Gray {
+        let mut g = self;
+        while g.width.max(g.height) > 2 * max_side.max(1) {
+            g = g.halved();
+        }
+        let longest = g.width.max(g.height);
+        if longest > max_side {
+            // Rounding could leave a pixel over: aim a little under.
+            g = g.scaled((max_side as f32 - 0.5) / longest as f32);
+        }
+        g
+    }
+
     /// Twice the size each way, interpolated (bilinear).
     pub fn doubled(&self) -> Gray {
         let (w, h) = (self.width, self.height);
@@ -590,6 +605,36 @@ fn to_gray(data: &[u8], channels: usize) -> Vec<u8> {
     }
 }
 
+/// The size in pixels (width, height) of each page of a picture file, from its headers alone.
+pub fn raster_page_sizes(bytes: &[u8]) -> Result<Vec<(usize, usize)>, ExtractError> {
+    match raster_kind(bytes) {
+        Some(RasterKind::Jpeg) => {
+            let mut dec = JpegDecoder::new(ZCursor::new(bytes));
+            dec.decode_headers().map_err(bad)?;
+            let info = dec.info().ok_or_else(|| bad("no size"))?;
+            Ok(vec![(info.width as usize, info.height as usize)])
+        }
+        Some(RasterKind::Png) => {
+            let mut dec = zune_png::PngDecoder::new(ZCursor::new(bytes));
+            dec.decode_headers().map_err(bad)?;
+            Ok(vec![dec.dimensions().ok_or_else(|| bad("no size"))?])
+        }
+        Some(RasterKind::Tiff) => {
+            let mut d = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+            let mut sizes = vec![];
+            loop {
+                let (w, h) = d.dimensions().map_err(bad)?;
+                sizes.push((w as usize, h as usize));
+                if !d.more_images() || sizes.len() >= 10_000 {
+                    return Ok(sizes);
+                }
+                d.next_image().map_err(bad)?;
+            }
+        }
+        None => Err(ExtractError::NotPdf("not a picture".into())),
+    }
+}
+
 /// The pages of a picture file (a TIFF has one per image).
 pub fn raster_pages(bytes: &[u8]) -> Result<u32, ExtractError> {
     match raster_kind(bytes) {
@@ -881,18 +926,25 @@ fn layout(m: Matrix, rotate: i64) -> ((i8, i8), (i8, i8)) {
 
 /// A picture file as a one-page PDF showing it, for a reader that takes PDFs of any size but
 /// pictures only up to one (Textract: 10 MB for a PNG or JPEG, 500 MB for a PDF). A gray or RGB
-/// JPEG goes in as it is; any other picture as 8-bit gray. The page is the picture at 300 dpi,
-/// made smaller if need be so that no side is over `max_inches`.
-pub fn picture_as_pdf(bytes: &[u8], max_inches: f32) -> Result<Vec<u8>, ExtractError> {
+/// JPEG of at most `max_side` pixels a side goes in as it is; any other picture as 8-bit gray,
+/// made smaller if need be to `max_side`. The page is the picture at 300 dpi, made smaller if
+/// need be so that no side is over `max_inches`.
+pub fn picture_as_pdf(
+    bytes: &[u8],
+    max_inches: f32,
+    max_side: usize,
+) -> Result<Vec<u8>, ExtractError> {
     use lopdf::dictionary;
     let jpeg = match raster_kind(bytes) {
         Some(RasterKind::Jpeg) => {
             let mut dec = JpegDecoder::new(ZCursor::new(bytes));
             dec.decode_headers().map_err(bad)?;
             let info = dec.info().ok_or_else(|| bad("no size"))?;
+            let (w, h) = (info.width as i64, info.height as i64);
             match info.components {
-                1 => Some((info.width as i64, info.height as i64, "DeviceGray")),
-                3 => Some((info.width as i64, info.height as i64, "DeviceRGB")),
+                _ if w.max(h) as usize > max_side => None,
+                1 => Some((w, h, "DeviceGray")),
+                3 => Some((w, h, "DeviceRGB")),
                 _ => None,
             }
         }
@@ -912,15 +964,19 @@ pub fn picture_as_pdf(bytes: &[u8], max_inches: f32) -> Result<Vec<u8>, ExtractE
         }
         None => {
             let g = raster_page(bytes, 1)?.ok_or_else(|| bad("no picture"))?;
-            gray_as_pdf(&g, max_inches)
+            gray_as_pdf(g, max_inches, max_side)
         }
     }
 }
 
 /// A gray picture as a one-page PDF showing it at its resolution (300 dpi when not known), made
-/// smaller if need be so that no side is over `max_inches`.
-pub fn gray_as_pdf(g: &Gray, max_inches: f32) -> Result<Vec<u8>, ExtractError> {
+/// smaller if need be so that no side is over `max_inches`, and its picture so that no side is
+/// over `max_side` pixels.
+pub fn gray_as_pdf(g: Gray, max_inches: f32, max_side: usize) -> Result<Vec<u8>, ExtractError> {
     use lopdf::dictionary;
+    // Made smaller, the picture keeps its size on the page: its resolution goes down.
+    let dpi = if g.dpi > 0.0 { g.dpi } else { 300.0 };
+    let g = Gray { dpi, ..g }.fit_within(max_side);
     let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::fast());
     std::io::Write::write_all(&mut z, &g.data).map_err(bad)?;
     let data = z.finish().map_err(bad)?;
@@ -932,8 +988,7 @@ pub fn gray_as_pdf(g: &Gray, max_inches: f32) -> Result<Vec<u8>, ExtractError> {
         },
         data,
     );
-    let dpi = if g.dpi > 0.0 { g.dpi } else { 300.0 };
-    one_picture_pdf(image, (w, h), dpi, max_inches)
+    one_picture_pdf(image, (w, h), g.dpi, max_inches)
 }
 
 /// A one-page PDF showing `image` (`size` pixels) at `dpi`, or smaller so that no side is
@@ -1201,7 +1256,7 @@ mod tests {
     #[test]
     fn a_picture_file_becomes_a_one_page_pdf_showing_it() {
         let png = isoscan_pdfgen::scan::gray_png(4, 2, &[10, 20, 30, 40, 50, 60, 70, 80]);
-        let pdf = picture_as_pdf(&png, 40.0).expect("wrapped");
+        let pdf = picture_as_pdf(&png, 40.0, 10_000).expect("wrapped");
         let g = picture(&pdf);
         assert_eq!((g.width, g.height), (4, 2));
         assert_eq!(g.data, vec![10, 20, 30, 40, 50, 60, 70, 80]);
@@ -1218,9 +1273,24 @@ mod tests {
         // 300 dpi: 4 pixels are 4/300 inch.
         assert!((width_in_points(&pdf) - 4.0 * 72.0 / 300.0).abs() < 0.01);
         // A sheet wider than the limit is shown smaller: 4 pixels on a page 0.005 inch wide.
-        let small = picture_as_pdf(&png, 0.005).expect("wrapped");
+        let small = picture_as_pdf(&png, 0.005, 10_000).expect("wrapped");
         assert!((width_in_points(&small) - 0.36).abs() < 0.01);
-        assert!(picture_as_pdf(b"%PDF-1.7", 40.0).is_err());
+        assert!(picture_as_pdf(b"%PDF-1.7", 40.0, 10_000).is_err());
+        assert_eq!(raster_page_sizes(&png).expect("size"), vec![(4, 2)]);
+        // A picture with a side over the pixel limit is made smaller to fit it, on a page of
+        // the same size in inches: a band 4 by 2 pixels, at most 3 pixels a side, is 3 by 1.
+        let fitted = picture_as_pdf(&png, 40.0, 3).expect("wrapped");
+        let g = picture(&fitted);
+        assert_eq!((g.width, g.height), (3, 2 * 3 / 4));
+        assert!((width_in_points(&fitted) - 4.0 * 72.0 / 300.0).abs() < 0.01);
+        let wide = Gray {
+            width: 25_001,
+            height: 3,
+            data: vec![200; 75_003],
+            dpi: 400.0,
+        }
+        .fit_within(10_000);
+        assert_eq!((wide.width, wide.height), (10_000, 1));
     }
 
     #[test]

@@ -46,9 +46,10 @@ impl Extractor for InProcessExtractor {
         let Some(ocr) = self.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
             return Ok(doc);
         };
-        use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
+        use isoscan_aws::textract::{MAX_PAGE_INCHES, MAX_PICTURE_SIDE, SYNC_LIMIT};
         use isoscan_extract::raster::{
-            gray_as_pdf, page_images, page_inches, picture_as_pdf, raster_kind, RasterKind,
+            gray_as_pdf, page_images, page_inches, picture_as_pdf, raster_kind, raster_page_sizes,
+            RasterKind,
         };
         let kind = match raster_kind(&bytes) {
             Some(RasterKind::Png | RasterKind::Jpeg) => DocumentKind::Picture,
@@ -61,28 +62,36 @@ impl Extractor for InProcessExtractor {
             }
         };
         let blocking_failed = |e: tokio::task::JoinError| ExtractFailure::Transient(e.to_string());
-        // Textract reads PDF pages up to 40 inches a side: when a wanted page is larger (an A0
-        // scan), each wanted page goes alone, as its picture on a page of at most 40 inches. A
+        // Textract reads PDF pages up to 40 inches a side and pictures up to 10,000 pixels a
+        // side: when a wanted page is larger (an A0 scan, a large-format TIFF), each wanted page
+        // goes alone, as its picture (made smaller to fit) on a page of at most 40 inches. A
         // page without a picture cannot go (there is no renderer here): it stays unread.
         let limits = self.limits.clone();
         let want = wanted.clone();
         let (bytes, pictures) = tokio::task::spawn_blocking(move || {
+            let wanted_over = |sizes: Vec<(f32, f32)>, max: f32| {
+                want.iter().any(|p| {
+                    sizes
+                        .get(*p as usize - 1)
+                        .is_some_and(|(w, h)| w.max(*h) > max)
+                })
+            };
             let over = kind == DocumentKind::Paged
-                && raster_kind(&bytes).is_none()
-                && page_inches(&bytes, &limits).is_ok_and(|sizes| {
-                    want.iter().any(|p| {
-                        sizes
-                            .get(*p as usize - 1)
-                            .is_some_and(|(w, h)| w.max(*h) > MAX_PAGE_INCHES)
-                    })
-                });
+                && match raster_kind(&bytes) {
+                    None => page_inches(&bytes, &limits)
+                        .is_ok_and(|sizes| wanted_over(sizes, MAX_PAGE_INCHES)),
+                    Some(_) => raster_page_sizes(&bytes).is_ok_and(|sizes| {
+                        let sizes = sizes.iter().map(|&(w, h)| (w as f32, h as f32));
+                        wanted_over(sizes.collect(), MAX_PICTURE_SIDE as f32)
+                    }),
+                };
             if !over {
                 return Ok((bytes, None));
             }
             let mut pdfs = vec![];
             for (page, picture) in page_images(&bytes, &limits, &want)? {
                 if let Some(g) = picture {
-                    pdfs.push((page, gray_as_pdf(&g, MAX_PAGE_INCHES)?));
+                    pdfs.push((page, gray_as_pdf(g, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)?));
                 }
             }
             Ok((bytes, Some(pdfs)))
@@ -103,11 +112,18 @@ impl Extractor for InProcessExtractor {
                 texts
             }
             None => {
-                // Textract takes a PNG or JPEG of 10 MB at most, even from S3; a PDF showing
-                // it, of any size up to 500 MB, it reads.
-                let (bytes, kind) = if kind == DocumentKind::Picture && bytes.len() > SYNC_LIMIT {
+                // Textract takes a PNG or JPEG of 10 MB and 10,000 pixels a side at most, even
+                // from S3; a PDF showing it (made smaller to fit), of any size up to 500 MB, it
+                // reads.
+                let too_large = |b: &[u8]| {
+                    b.len() > SYNC_LIMIT
+                        || raster_page_sizes(b).is_ok_and(|sizes| {
+                            sizes.iter().any(|(w, h)| *w.max(h) > MAX_PICTURE_SIDE)
+                        })
+                };
+                let (bytes, kind) = if kind == DocumentKind::Picture && too_large(&bytes) {
                     let pdf = tokio::task::spawn_blocking(move || {
-                        picture_as_pdf(&bytes, MAX_PAGE_INCHES)
+                        picture_as_pdf(&bytes, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
                     })
                     .await
                     .map_err(blocking_failed)?

@@ -872,7 +872,8 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
     use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
     let big = isoscan_pdfgen::scan::noise_png(3_300, 3_300, 63);
     assert!(big.len() > SYNC_LIMIT);
-    let wrapped = isoscan_extract::raster::picture_as_pdf(&big, MAX_PAGE_INCHES).expect("wrap");
+    let wrapped =
+        isoscan_extract::raster::picture_as_pdf(&big, MAX_PAGE_INCHES, 10_000).expect("wrap");
     textract_reads(&[(&wrapped, vec![vec!["BIG-7001"]])], json!({})).await;
     let r = rig_full(None, None, Some(fast)).await;
     let (key, mut codes) = upload_drawings(&r, 1).await;
@@ -914,7 +915,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         .iter()
         .map(|(_, g)| {
             let g = g.as_ref().expect("a picture");
-            isoscan_extract::raster::gray_as_pdf(g, MAX_PAGE_INCHES).expect("wrap")
+            isoscan_extract::raster::gray_as_pdf(g.clone(), MAX_PAGE_INCHES, 10_000).expect("wrap")
         })
         .collect();
     let inches = isoscan_extract::raster::page_inches(&pages[0], &limits).expect("size");
@@ -953,5 +954,74 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         ),
         (0, 2),
         "each page alone, as bytes: {calls:?}"
+    );
+    // Pictures over Textract's 10,000 pixels a side: a PNG (a band 10,500 pixels long, 1.3 MB)
+    // goes as a PDF showing it made smaller; a two-page TIFF whose second page is over goes page
+    // by page, the same way. The launcher refuses such a picture sent as it is.
+    use isoscan_aws::textract::MAX_PICTURE_SIDE;
+    let long = isoscan_pdfgen::scan::noise_png(10_500, 120, 65);
+    assert!(long.len() < SYNC_LIMIT);
+    let long_pdf =
+        isoscan_extract::raster::picture_as_pdf(&long, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
+            .expect("wrap");
+    let noise = |w: u32, h: u32, seed: u8| -> Vec<u8> {
+        (0..w * h)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
+    };
+    let tiff = isoscan_pdfgen::scan::gray_tiff(&[
+        (300, 200, noise(300, 200, 1)),
+        (10_200, 100, noise(10_200, 100, 2)),
+    ])
+    .expect("tiff");
+    let tiff_pages: Vec<Vec<u8>> = isoscan_extract::raster::page_images(&tiff, &limits, &[1, 2])
+        .expect("pictures")
+        .into_iter()
+        .map(|(_, g)| {
+            let g = g.expect("a picture");
+            isoscan_extract::raster::gray_as_pdf(g, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
+                .expect("wrap")
+        })
+        .collect();
+    textract_reads(
+        &[
+            (&long_pdf, vec![vec!["PX-1001"]]),
+            (&tiff_pages[0], vec![vec!["PX-2001"]]),
+            (&tiff_pages[1], vec![vec!["PX-2002"]]),
+        ],
+        json!({}),
+    )
+    .await;
+    let (key, mut codes) = upload_drawings(&r, 1).await;
+    put_upload_file(&r, &key, "scans/long.png", long).await;
+    put_upload_file(&r, &key, "scans/sheets.tif", tiff).await;
+    codes.extend(["PX-1001", "PX-2001", "PX-2002"].map(String::from));
+    let before = textract_calls().await.len();
+    let session = start_upload_scan(&r, &c2, &key, &codes).await;
+    let (complete, matches) = run_to_the_end(&r, &session).await;
+    let ServerMessage::Complete {
+        errors, needs_ocr, ..
+    } = complete
+    else {
+        unreachable!()
+    };
+    assert_eq!((errors, needs_ocr), (0, 0));
+    assert_eq!(
+        matches.get("scans/long.png"),
+        Some(&(vec!["PX-1001".to_string()], true))
+    );
+    assert_eq!(
+        matches.get("scans/sheets.tif"),
+        Some(&(vec!["PX-2001".to_string(), "PX-2002".into()], true))
+    );
+    let calls: Vec<_> = textract_calls().await[before..].to_vec();
+    let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
+    assert_eq!(
+        (
+            count("StartDocumentTextDetection"),
+            count("DetectDocumentText")
+        ),
+        (0, 3),
+        "a PDF for the PNG, one for each TIFF page: {calls:?}"
     );
 }

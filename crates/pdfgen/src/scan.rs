@@ -214,6 +214,20 @@ pub fn picture_pdf_at(pages: usize, seed: u64, dpi: u32) -> io::Result<Vec<u8>> 
     wrap(pictures)
 }
 
+/// A TIFF of 8-bit gray pages, each (width, height, pixels), uncompressed: a multi-page scan as
+/// document scanners write it.
+pub fn gray_tiff(pages: &[(u32, u32, Vec<u8>)]) -> io::Result<Vec<u8>> {
+    let mut out = io::Cursor::new(Vec::new());
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).map_err(io::Error::other)?;
+        for (w, h, px) in pages {
+            enc.write_image::<tiff::encoder::colortype::Gray8>(*w, *h, px)
+                .map_err(io::Error::other)?;
+        }
+    }
+    Ok(out.into_inner())
+}
+
 /// A gray PNG of `w` × `h` pixels of noise, stored without compression (a little over w × h
 /// bytes): a picture file of a chosen size, for tests of size limits.
 pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
