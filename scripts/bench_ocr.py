@@ -69,20 +69,18 @@ def main():
                          % (wall, 1 / wall, rss, hits, len(exp["present"]), wrong)))
             wall, rss, _ = scan(folder, codes, 1, ["--no-ocr"], work)
             rows.append(("the same with --no-ocr", "%.2f s, %.0f MiB" % (wall, rss)))
-        cad = os.path.join(work, "cad")
-        run([OUTLINED, cad])
-        codes = json.load(open(os.path.join(cad, "outlined.json")))
-        os.remove(os.path.join(cad, "outlined.json"))
-        wall, rss, found = scan(cad, codes, 1, [], work)
-        rows.append(("vector sheet, text only as outlines (A3, rendered at 300 dpi), --jobs 1: wall, peak RSS, codes",
-                     "%.1f s, %.0f MiB, %d of %d" % (wall, rss, len({c for (_, c) in found}), len(codes))))
-        a0 = os.path.join(work, "a0")
-        run([A0, a0])
-        codes = json.load(open(os.path.join(a0, "a0.json")))
-        os.remove(os.path.join(a0, "a0.json"))
-        wall, rss, found = scan(a0, codes, 1, [], work)
-        rows.append(("A0 sheet at 400 ppi, black and white, stored sideways, --jobs 1: wall, peak RSS, codes",
-                     "%.1f s, %.0f MiB, %d of %d" % (wall, rss, len({c for (_, c) in found}), len(codes))))
+        for example, name, label in [
+            (OUTLINED, "outlined", "vector sheet, text only as outlines (A3, rendered at 300 dpi)"),
+            (A0, "a0", "A0 sheet at 400 ppi, black and white, stored sideways"),
+        ]:
+            # The example writes its file and the codes on it (NAME.json) into a folder.
+            folder = os.path.join(work, name)
+            run([example, folder])
+            codes = json.load(open(os.path.join(folder, name + ".json")))
+            os.remove(os.path.join(folder, name + ".json"))
+            wall, rss, found = scan(folder, codes, 1, [], work)
+            rows.append(("%s, --jobs 1: wall, peak RSS, codes" % label, "%.1f s, %.0f MiB, %d of %d"
+                         % (wall, rss, len({c for (_, c) in found}), len(codes))))
         gen = os.path.join(work, "gen")
         run([SCANS, gen, str(a.scans)])
         truth = json.load(open(os.path.join(gen, "truth.json")))

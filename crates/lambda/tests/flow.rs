@@ -869,55 +869,41 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
     }
 
     // A PNG over Textract's 10 MB for pictures goes as a PDF showing it, through S3.
-    use isoscan_aws::textract::{MAX_PAGE_INCHES, SYNC_LIMIT};
+    use isoscan_aws::textract::{MAX_PAGE_INCHES, MAX_PICTURE_SIDE, SYNC_LIMIT};
     let big = isoscan_pdfgen::scan::noise_png(3_300, 3_300, 63);
     assert!(big.len() > SYNC_LIMIT);
-    let wrapped =
-        isoscan_extract::raster::picture_as_pdf(&big, MAX_PAGE_INCHES, 10_000).expect("wrap");
+    let wrapped = isoscan_extract::raster::picture_as_pdf(&big, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
+        .expect("wrap");
     textract_reads(&[(&wrapped, vec![vec!["BIG-7001"]])], json!({})).await;
     let r = rig_full(None, None, Some(fast)).await;
-    let (key, mut codes) = upload_drawings(&r, 1).await;
-    put_upload_file(&r, &key, "scans/big.png", big).await;
-    codes.push("BIG-7001".into());
-    let before = textract_calls().await.len();
     let c2 = unique("c2");
     r.dep
         .connect(&c2, Some("alice-token-0123456789"))
         .await
         .expect("connect");
-    let session = start_upload_scan(&r, &c2, &key, &codes).await;
-    let (complete, matches) = run_to_the_end(&r, &session).await;
-    let ServerMessage::Complete { errors, .. } = complete else {
-        unreachable!()
-    };
-    assert_eq!(errors, 0);
+    let scanned = scan_pictures(&r, &c2, vec![("scans/big.png", big)], &["BIG-7001"]).await;
+    assert_eq!(scanned.counts, (0, 0));
     assert_eq!(
-        matches.get("scans/big.png"),
+        scanned.matches.get("scans/big.png"),
         Some(&(vec!["BIG-7001".to_string()], true))
     );
-    let calls: Vec<_> = textract_calls().await[before..].to_vec();
-    let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
-    assert_eq!(
-        (
-            count("StartDocumentTextDetection"),
-            count("DetectDocumentText")
-        ),
-        (1, 0),
-        "{calls:?}"
-    );
+    assert_eq!(scanned.textract, (1, 0), "a job, through S3");
     // A scanned sheet over Textract's 40 inches (50 × 33 in) goes as its picture on a page of
     // 40 inches, page by page.
     let sheet = isoscan_pdfgen::scan::picture_pdf_at(2, 64, 6).expect("scan");
     let limits = isoscan_extract::Limits::default();
-    let pictures =
-        isoscan_extract::raster::page_images(&sheet, &limits, &[1, 2]).expect("pictures");
-    let pages: Vec<Vec<u8>> = pictures
-        .iter()
-        .map(|(_, g)| {
-            let g = g.as_ref().expect("a picture");
-            isoscan_extract::raster::gray_as_pdf(g.clone(), MAX_PAGE_INCHES, 10_000).expect("wrap")
-        })
-        .collect();
+    let as_pages = |file: &[u8], pages: &[u32]| -> Vec<Vec<u8>> {
+        isoscan_extract::raster::page_images(file, &limits, pages)
+            .expect("pictures")
+            .into_iter()
+            .map(|(_, g)| {
+                let g = g.expect("a picture");
+                isoscan_extract::raster::gray_as_pdf(g, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
+                    .expect("wrap")
+            })
+            .collect()
+    };
+    let pages = as_pages(&sheet, &[1, 2]);
     let inches = isoscan_extract::raster::page_inches(&pages[0], &limits).expect("size");
     assert!((inches[0].0 - 40.0).abs() < 0.01, "{inches:?}");
     textract_reads(
@@ -928,37 +914,22 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         json!({}),
     )
     .await;
-    let (key, mut codes) = upload_drawings(&r, 1).await;
-    put_upload_file(&r, &key, "scans/a0.pdf", sheet).await;
-    codes.extend(["A0-1001", "A0-2002"].map(String::from));
-    let before = textract_calls().await.len();
-    let session = start_upload_scan(&r, &c2, &key, &codes).await;
-    let (complete, matches) = run_to_the_end(&r, &session).await;
-    let ServerMessage::Complete {
-        errors, needs_ocr, ..
-    } = complete
-    else {
-        unreachable!()
-    };
-    assert_eq!((errors, needs_ocr), (0, 0));
+    let scanned = scan_pictures(
+        &r,
+        &c2,
+        vec![("scans/a0.pdf", sheet)],
+        &["A0-1001", "A0-2002"],
+    )
+    .await;
+    assert_eq!(scanned.counts, (0, 0));
     assert_eq!(
-        matches.get("scans/a0.pdf"),
+        scanned.matches.get("scans/a0.pdf"),
         Some(&(vec!["A0-1001".to_string(), "A0-2002".into()], true))
     );
-    let calls: Vec<_> = textract_calls().await[before..].to_vec();
-    let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
-    assert_eq!(
-        (
-            count("StartDocumentTextDetection"),
-            count("DetectDocumentText")
-        ),
-        (0, 2),
-        "each page alone, as bytes: {calls:?}"
-    );
+    assert_eq!(scanned.textract, (0, 2), "each page alone, as bytes");
     // Pictures over Textract's 10,000 pixels a side: a PNG (a band 10,500 pixels long, 1.3 MB)
     // goes as a PDF showing it made smaller; a two-page TIFF whose second page is over goes page
     // by page, the same way. The launcher refuses such a picture sent as it is.
-    use isoscan_aws::textract::MAX_PICTURE_SIDE;
     let long = isoscan_pdfgen::scan::noise_png(10_500, 120, 65);
     assert!(long.len() < SYNC_LIMIT);
     let long_pdf =
@@ -974,15 +945,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         (10_200, 100, noise(10_200, 100, 2)),
     ])
     .expect("tiff");
-    let tiff_pages: Vec<Vec<u8>> = isoscan_extract::raster::page_images(&tiff, &limits, &[1, 2])
-        .expect("pictures")
-        .into_iter()
-        .map(|(_, g)| {
-            let g = g.expect("a picture");
-            isoscan_extract::raster::gray_as_pdf(g, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
-                .expect("wrap")
-        })
-        .collect();
+    let tiff_pages = as_pages(&tiff, &[1, 2]);
     textract_reads(
         &[
             (&long_pdf, vec![vec!["PX-1001"]]),
@@ -992,36 +955,70 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         json!({}),
     )
     .await;
-    let (key, mut codes) = upload_drawings(&r, 1).await;
-    put_upload_file(&r, &key, "scans/long.png", long).await;
-    put_upload_file(&r, &key, "scans/sheets.tif", tiff).await;
-    codes.extend(["PX-1001", "PX-2001", "PX-2002"].map(String::from));
+    let scanned = scan_pictures(
+        &r,
+        &c2,
+        vec![("scans/long.png", long), ("scans/sheets.tif", tiff)],
+        &["PX-1001", "PX-2001", "PX-2002"],
+    )
+    .await;
+    assert_eq!(scanned.counts, (0, 0));
+    assert_eq!(
+        scanned.matches.get("scans/long.png"),
+        Some(&(vec!["PX-1001".to_string()], true))
+    );
+    assert_eq!(
+        scanned.matches.get("scans/sheets.tif"),
+        Some(&(vec!["PX-2001".to_string(), "PX-2002".into()], true))
+    );
+    assert_eq!(
+        scanned.textract,
+        (0, 3),
+        "a PDF for the PNG, one for each TIFF page"
+    );
+}
+
+/// What a scan of uploaded pictures came to.
+struct Scanned {
+    /// COMPLETE's errors and pages left unread.
+    counts: (u64, u64),
+    /// Path → (codes, ocr).
+    matches: std::collections::BTreeMap<String, (Vec<String>, bool)>,
+    /// Textract requests made: StartDocumentTextDetection, DetectDocumentText.
+    textract: (usize, usize),
+}
+
+/// Uploads one generated drawing and `files`, scans them for the drawing's codes and `codes`
+/// over connection `conn`, and runs the scan to its end.
+async fn scan_pictures(
+    r: &Rig,
+    conn: &str,
+    files: Vec<(&str, Vec<u8>)>,
+    codes: &[&str],
+) -> Scanned {
+    let (key, mut all) = upload_drawings(r, 1).await;
+    for (path, bytes) in files {
+        put_upload_file(r, &key, path, bytes).await;
+    }
+    all.extend(codes.iter().map(|c| c.to_string()));
+    use isoscan_aws::testing::textract_calls;
     let before = textract_calls().await.len();
-    let session = start_upload_scan(&r, &c2, &key, &codes).await;
-    let (complete, matches) = run_to_the_end(&r, &session).await;
+    let session = start_upload_scan(r, conn, &key, &all).await;
+    let (complete, matches) = run_to_the_end(r, &session).await;
     let ServerMessage::Complete {
         errors, needs_ocr, ..
     } = complete
     else {
-        unreachable!()
+        panic!("the scan ends with COMPLETE: {complete:?}")
     };
-    assert_eq!((errors, needs_ocr), (0, 0));
-    assert_eq!(
-        matches.get("scans/long.png"),
-        Some(&(vec!["PX-1001".to_string()], true))
-    );
-    assert_eq!(
-        matches.get("scans/sheets.tif"),
-        Some(&(vec!["PX-2001".to_string(), "PX-2002".into()], true))
-    );
     let calls: Vec<_> = textract_calls().await[before..].to_vec();
     let count = |a: &str| calls.iter().filter(|c| c["action"] == a).count();
-    assert_eq!(
-        (
+    Scanned {
+        counts: (errors, needs_ocr),
+        matches,
+        textract: (
             count("StartDocumentTextDetection"),
-            count("DetectDocumentText")
+            count("DetectDocumentText"),
         ),
-        (0, 3),
-        "a PDF for the PNG, one for each TIFF page: {calls:?}"
-    );
+    }
 }
