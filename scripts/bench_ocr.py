@@ -5,7 +5,8 @@
 - generated scans (150/200/300 dpi, some stored sideways or mirrored), with recall of their
   codes, apart for codes clear of lines and codes a pipe line is drawn across;
 - a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes;
-- an A0 sheet scanned at 400 ppi in black and white, stored sideways (248 million pixels).
+- an A0 sheet scanned at 400 ppi in black and white, stored sideways (248 million pixels), and
+  one with text at every angle (codes counted apart by angle).
 
 Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
 Run through scripts/bench-ocr.sh, which builds the release binaries first.
@@ -69,18 +70,27 @@ def main():
                          % (wall, 1 / wall, rss, hits, len(exp["present"]), wrong)))
             wall, rss, _ = scan(folder, codes, 1, ["--no-ocr"], work)
             rows.append(("the same with --no-ocr", "%.2f s, %.0f MiB" % (wall, rss)))
-        for example, name, label in [
-            (OUTLINED, "outlined", "vector sheet, text only as outlines (A3, rendered at 300 dpi)"),
-            (A0, "a0", "A0 sheet at 400 ppi, black and white, stored sideways"),
+        for example, name, args, label in [
+            (OUTLINED, "outlined", [], "vector sheet, text only as outlines (A3, rendered at 300 dpi)"),
+            (A0, "a0", [], "A0 sheet at 400 ppi, black and white, stored sideways"),
+            (A0, "a0", ["--angled"], "A0 sheet at 400 ppi with text at every angle"),
         ]:
-            # The example writes its file and the codes on it (NAME.json) into a folder.
-            folder = os.path.join(work, name)
-            run([example, folder])
+            # The example writes its file and the codes on it (NAME.json) into a folder: a list,
+            # or each code with how it was drawn (mode@angle).
+            folder = os.path.join(work, name + "".join(args))
+            run([example, folder] + args)
             codes = json.load(open(os.path.join(folder, name + ".json")))
             os.remove(os.path.join(folder, name + ".json"))
-            wall, rss, found = scan(folder, codes, 1, [], work)
+            wall, rss, found = scan(folder, list(codes), 1, [], work)
+            found = {c for (_, c) in found}
             rows.append(("%s, --jobs 1: wall, peak RSS, codes" % label, "%.1f s, %.0f MiB, %d of %d"
-                         % (wall, rss, len({c for (_, c) in found}), len(codes))))
+                         % (wall, rss, len(found), len(codes))))
+            if isinstance(codes, dict):
+                kinds = {"level": ("0",), "running up or down": ("90", "270"),
+                         "at 30, 45, 150 or 330 degrees": ("30", "45", "150", "330")}
+                for kind, angles in kinds.items():
+                    these = [c for c, m in codes.items() if m.split("@")[1] in angles]
+                    rows.append(("  codes %s" % kind, "%d of %d" % (len(found & set(these)), len(these))))
         gen = os.path.join(work, "gen")
         run([SCANS, gen, str(a.scans)])
         truth = json.load(open(os.path.join(gen, "truth.json")))

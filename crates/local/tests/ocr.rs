@@ -87,12 +87,13 @@ fn scan(
     codes: &[String],
     path_env: &str,
     work: &Path,
+    flags: &[&str],
 ) -> (bool, String, Vec<Value>) {
     let env = [("PATH".to_string(), path_env.to_string())];
     let r = support::scan_command(
         &folder.display().to_string(),
         codes,
-        &[],
+        flags,
         &env,
         work,
         "scan",
@@ -122,7 +123,7 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
     codes.extend(absent.iter().cloned());
     codes.extend(code_list(&truth, 10));
     let (path, log) = counting_tesseract(work.path());
-    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path(), &[]);
     assert!(ok, "{err}");
     let iso = msgs
         .iter()
@@ -140,13 +141,26 @@ fn the_real_scanned_iso_reads_all_its_codes_and_none_of_its_look_alikes() {
         .collect();
     assert!(!vector.is_empty());
     assert!(vector.iter().all(|m| m["data"]["ocr"] == false));
-    // One page: its orientation, then a pass on the whole sheet, one on its four quarters and
-    // one at 300 dpi; none for the five drawings with text.
+    // One page: its orientation, then a pass on the whole sheet, one on its four quarters, one
+    // at 300 dpi and one on the sheet turned each way a quarter; none for the five drawings
+    // with text.
     let runs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(runs.lines().count(), 1 + 1 + 4 + 1, "{runs}");
+    assert_eq!(runs.lines().count(), 1 + 1 + 4 + 1 + 2, "{runs}");
     let done = msgs.last().unwrap();
     assert_eq!(done["type"], "COMPLETE");
     assert_eq!(done["needs_ocr"], 0, "the scan was read");
+    // Level text only: the two turned passes are left out, and the ISO (all its codes level)
+    // still reads whole.
+    std::fs::write(&log, "").unwrap();
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path(), &["--ocr-level-only"]);
+    assert!(ok, "{err}");
+    let iso = msgs
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND" && m["data"]["path"] == ISO)
+        .unwrap_or_else(|| panic!("no match in the scan: {err}"));
+    assert_eq!(codes_of(iso), want);
+    let runs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 1 + 1 + 4 + 1, "{runs}");
 }
 
 #[test]
@@ -160,7 +174,13 @@ fn without_tesseract_a_scanned_drawing_is_an_error_saying_how_to_install_it() {
     // A PATH with no tesseract on it.
     let empty = work.path().join("empty-bin");
     std::fs::create_dir_all(&empty).unwrap();
-    let (ok, err, msgs) = scan(&folder, &present, &empty.display().to_string(), work.path());
+    let (ok, err, msgs) = scan(
+        &folder,
+        &present,
+        &empty.display().to_string(),
+        work.path(),
+        &[],
+    );
     assert!(ok, "{err}");
     let e = msgs
         .iter()
@@ -192,7 +212,7 @@ fn a_scan_stored_sideways_without_rotate_is_turned_upright_and_read() {
     let mut codes = present.clone();
     codes.extend(absent.iter().cloned());
     let path = std::env::var("PATH").unwrap_or_default();
-    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path(), &[]);
     assert!(ok, "{err}");
     let m = msgs
         .iter()
@@ -237,7 +257,7 @@ fn generated_scans_are_read_with_high_recall_and_precision() {
     }
     let codes: Vec<String> = codes.into_iter().collect();
     let path = std::env::var("PATH").unwrap_or_default();
-    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path(), &[]);
     assert!(ok, "{err}");
     let mut found: BTreeSet<(String, String)> = BTreeSet::new();
     for m in msgs.iter().filter(|m| m["type"] == "MATCH_FOUND") {
@@ -323,7 +343,7 @@ fn picture_files_are_read_by_ocr() {
     let mut codes = truth.codes.clone();
     codes.extend(truth.absent.iter().cloned());
     let path = std::env::var("PATH").unwrap_or_default();
-    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path());
+    let (ok, err, msgs) = scan(&folder, &codes, &path, work.path(), &[]);
     assert!(ok, "{err}");
     let done = msgs.last().unwrap();
     assert_eq!(done["type"], "COMPLETE");
@@ -409,7 +429,7 @@ fn a_vector_sheet_whose_text_is_only_outlines_is_rendered_and_read() {
     // Look-alikes: one digit off, and a code that is a prefix of one on the sheet.
     asked.extend(["HC-1043", "P-2041", "SUP-3316"].map(String::from));
     let path = std::env::var("PATH").unwrap_or_default();
-    let (ok, err, msgs) = scan(&folder, &asked, &path, work.path());
+    let (ok, err, msgs) = scan(&folder, &asked, &path, work.path(), &[]);
     assert!(ok, "{err}");
     let m = msgs
         .iter()
@@ -424,20 +444,20 @@ fn a_vector_sheet_whose_text_is_only_outlines_is_rendered_and_read() {
     assert_eq!(done["needs_ocr"], 0, "{done}");
 }
 
-/// Orientation detection is unsure on sheets of lines and hatching (an A0 sheet stored sideways
-/// was put upside down); below its confidence bar the sheet is read small all four ways up and
-/// turned the way that reads. Forced here (the bar set out of reach) on a generated scan lying on
-/// its side and one upside down: each is turned exactly upright, so Tesseract reads the very
-/// text it reads from the upright picture, and the reading costs four small runs.
-#[tokio::test]
-async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
-    use isoscan_local::ocr::{read, OcrConfig, Pass, Size};
-    let work = tempfile::tempdir().unwrap();
-    let (path, log) = counting_tesseract(work.path());
-    let program = path
-        .split(':')
-        .next()
-        .map(|b| Path::new(b).join("tesseract"));
+/// A generated scan's upright picture (the second scan: 200 dpi), its codes, and an OCR
+/// set-up of one pass (sparse text, turned by `turn`) through a Tesseract that logs its runs.
+fn one_pass_on_a_scan(
+    work: &Path,
+    turn: i64,
+) -> (
+    isoscan_extract::raster::Gray,
+    Vec<String>,
+    isoscan_local::ocr::OcrConfig,
+    PathBuf,
+) {
+    use isoscan_local::ocr::{OcrConfig, Pass, Size};
+    let (path, log) = counting_tesseract(work);
+    let program = Path::new(path.split(':').next().unwrap()).join("tesseract");
     let (pdf, truth) = isoscan_pdfgen::scan::source_of(1);
     let scan =
         isoscan_pdfgen::scan::scan_of(&pdf, isoscan_pdfgen::scan::nth_options(1), 1).unwrap();
@@ -445,22 +465,39 @@ async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
     let pages = isoscan_extract::raster::page_images(&scan, &limits, &[1]).unwrap();
     let upright = pages[0].1.clone().expect("the scan's picture");
     let cfg = OcrConfig {
-        program: program.unwrap(),
+        program,
         passes: vec![Pass {
             psm: 11,
             size: Size::DownFromFine,
             tiles: 1,
             median: false,
+            turn,
         }],
-        orientation_confidence: f64::INFINITY,
         ..OcrConfig::default()
+    };
+    (upright, truth.codes, cfg, log)
+}
+
+/// Orientation detection is unsure on sheets of lines and hatching (an A0 sheet stored sideways
+/// was put upside down); below its confidence bar the sheet is read small all four ways up and
+/// turned the way that reads. Forced here (the bar set out of reach) on a generated scan lying on
+/// its side and one upside down: each is turned exactly upright, so Tesseract reads the very
+/// text it reads from the upright picture, and the reading costs four small runs.
+#[tokio::test]
+async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
+    use isoscan_local::ocr::{read, OcrConfig};
+    let work = tempfile::tempdir().unwrap();
+    let (upright, codes, cfg, log) = one_pass_on_a_scan(work.path(), 0);
+    let cfg = OcrConfig {
+        orientation_confidence: f64::INFINITY,
+        ..cfg
     };
     let as_is = OcrConfig {
         detect_orientation: false,
         ..cfg.clone()
     };
     let want = read(&as_is, upright.clone()).await.unwrap();
-    let matcher = isoscan_core::matcher::Matcher::new(&truth.codes).unwrap();
+    let matcher = isoscan_core::matcher::Matcher::new(&codes).unwrap();
     assert!(matcher.find(&want).len() >= 5, "{want}");
     for turn in [90, 180] {
         std::fs::write(&log, "").unwrap();
@@ -470,4 +507,33 @@ async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
         let tsv = runs.lines().filter(|l| l.ends_with("tsv")).count();
         assert_eq!((runs.lines().count(), tsv), (1 + 4 + 1, 4), "{runs}");
     }
+}
+
+/// Text running down or up a sheet is read by the passes on the sheet turned a quarter: a sheet
+/// whose every label runs down it (an upright scan turned a quarter clockwise, with orientation
+/// detection off, as on a sheet whose level text decides its orientation) gives through the pass
+/// turned back the very text the level pass gives on the upright sheet, and the level pass
+/// finds none of its codes; the same the other way round. The default passes include both turns.
+#[tokio::test]
+async fn text_running_down_or_up_the_sheet_is_read_by_the_turned_passes() {
+    use isoscan_local::ocr::{read, OcrConfig};
+    let work = tempfile::tempdir().unwrap();
+    let (upright, codes, level, _) = one_pass_on_a_scan(work.path(), 0);
+    let level = OcrConfig {
+        detect_orientation: false,
+        ..level
+    };
+    let matcher = isoscan_core::matcher::Matcher::new(&codes).unwrap();
+    let want = read(&level, upright.clone()).await.unwrap();
+    assert!(matcher.find(&want).len() >= 5, "{want}");
+    for (sheet_turn, pass_turn) in [(90, 270), (270, 90)] {
+        let sheet = upright.clone().rotated(sheet_turn);
+        let mut turned = level.clone();
+        turned.passes[0].turn = pass_turn;
+        assert_eq!(read(&turned, sheet.clone()).await.unwrap(), want);
+        let flat = read(&level, sheet).await.unwrap();
+        assert!(matcher.find(&flat).is_empty(), "{flat}");
+    }
+    let turns: Vec<i64> = OcrConfig::default().passes.iter().map(|p| p.turn).collect();
+    assert!(turns.contains(&90) && turns.contains(&270), "{turns:?}");
 }

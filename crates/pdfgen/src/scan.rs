@@ -4,6 +4,7 @@
 //! may lie on its side in the file, turned back by the page's `/Rotate` as real scans do, or by
 //! the matrix the picture is drawn with; or be stored mirrored and drawn through a mirror.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::process::Command;
@@ -384,16 +385,24 @@ pub fn source_of(i: usize) -> (Vec<u8>, crate::FileTruth) {
 }
 
 /// An A0 sheet scanned at 400 ppi in black and white, as wide-format scanners store sheets (18,700
-/// × 13,200 pixels, 248 million): a one-page A1 drawing with level text, enlarged to A0. Returns
-/// the scan and the codes on it.
-pub fn a0_scan(seed: u64) -> io::Result<(Vec<u8>, Vec<String>)> {
+/// × 13,200 pixels, 248 million): a one-page A1 drawing enlarged to A0, with level text only, or
+/// (`angled`) with text at every angle a drawing has (0, 90, 270, 30, 330, 150 and 45 degrees).
+/// Returns the scan and the codes on it, each with how it was drawn (`mode@angle`).
+pub fn a0_scan(seed: u64, angled: bool) -> io::Result<(Vec<u8>, BTreeMap<String, String>)> {
     let opts = crate::DrawingOptions {
         small: false,
-        upright: true,
+        upright: !angled,
     };
+    // Only standard fonts are drawn with real letters by a renderer.
     let (pdf, truth) = (seed..seed + 1000)
         .map(|s| crate::drawing(s, opts))
-        .find(|(_, t)| t.size == "A1" && t.page_count == 1)
+        .find(|(_, t)| {
+            t.size == "A1"
+                && t.page_count == 1
+                && !t.encrypted
+                && t.font.starts_with("type1_")
+                && t.font != "type1_differences"
+        })
         .ok_or_else(|| io::Error::other("no one-page A1 drawing"))?;
     let scan = ScanOptions {
         dpi: 400,
@@ -405,7 +414,7 @@ pub fn a0_scan(seed: u64) -> io::Result<(Vec<u8>, Vec<String>)> {
     };
     // A0 is √2 times A1 each way.
     let render_dpi = (400.0 * std::f64::consts::SQRT_2).round() as u32;
-    Ok((scan_enlarged(&pdf, render_dpi, scan, seed)?, truth.codes))
+    Ok((scan_enlarged(&pdf, render_dpi, scan, seed)?, truth.modes))
 }
 
 /// Writes `n` generated scans as `DIR/scan_NNN.pdf` (drawings with level text, scanned with
