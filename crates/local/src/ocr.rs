@@ -65,9 +65,9 @@ impl Default for OcrConfig {
                     turn: 0,
                 },
                 // Text running up or down the sheet (labels along vertical pipes, dimension
-                // text): sparse text on the sheet turned a quarter each way. On an A1 drawing
-                // with text at every angle these read 7 of its 9 vertical codes; the level passes
-                // read none of them.
+                // text): sparse text on the sheet turned a quarter each way. On an A0 sheet with
+                // text at every angle these read its 4 vertical codes, which the level passes
+                // miss (scripts/bench-ocr.sh).
                 Pass {
                     psm: 11,
                     size: Size::DownFromFine,
