@@ -7,6 +7,11 @@ Used by the tests (scripts/test.sh and crates/aws's test support) instead of
   GoneException, as API Gateway does for a closed connection (moto accepts any id). A
   connection whose id starts with `throttled-` is refused with 429 LimitExceededException on its
   first four posts: more than the SDK's own three attempts, so a client's retries can be seen.
+  What each connection was sent, in order, is listed by
+  `GET /moto-api/static/apigateway/posted?connection=ID` (`{"messages": [text, ...]}`): only
+  posts the service accepted, each once. (moto's request recorder is no use for this: it writes
+  each request in several appends, so requests recorded by concurrent threads can run into one
+  another's lines.)
 - Textract: moto answers every document with one fixed, malformed result (`DocumentMetadata`
   of the wrong shape, no paging, jobs finished at once). Here a test says what Textract reads
   in a document, by the SHA-256 of its bytes, with `POST /moto-api/static/textract/results`
@@ -19,7 +24,9 @@ Used by the tests (scripts/test.sh and crates/aws's test support) instead of
   BadDocumentException). `GET` on the same path lists the requests received.
 """
 
+import json
 import sys
+import threading
 from collections import defaultdict
 
 from moto.apigatewaymanagementapi import models as apigw
@@ -42,6 +49,8 @@ class LimitExceededException(JsonRESTError):
 
 _gone: set = set()
 _refusals: dict = defaultdict(int)
+_posted: dict = defaultdict(list)
+_posted_lock = threading.Lock()
 _delete = apigw.ApiGatewayManagementApiBackend.delete_connection
 _post = apigw.ApiGatewayManagementApiBackend.post_to_connection
 
@@ -58,6 +67,15 @@ def post_to_connection(self, data: bytes, connection_id: str) -> None:
         _refusals[connection_id] += 1
         raise LimitExceededException()
     _post(self, data, connection_id)
+    with _posted_lock:
+        _posted[connection_id].append(data)
+
+
+def posted(request, full_url, headers):
+    connection = request.args.get("connection", "")
+    with _posted_lock:
+        messages = [d.decode("utf-8", "replace") for d in _posted.get(connection, [])]
+    return 200, {}, json.dumps({"messages": messages})
 
 
 apigw.ApiGatewayManagementApiBackend.delete_connection = delete_connection
@@ -68,9 +86,7 @@ apigw.ApiGatewayManagementApiBackend.post_to_connection = post_to_connection
 
 import base64
 import hashlib
-import json
 import re
-import threading
 import uuid
 
 from moto.textract import responses as textract
@@ -276,6 +292,7 @@ textract.TextractResponse.get_document_text_detection = get_document_text_detect
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
 
 moto_api_urls.url_paths["{0}/moto-api/static/textract/results"] = textract_results
+moto_api_urls.url_paths["{0}/moto-api/static/apigateway/posted"] = posted
 
 if __name__ == "__main__":
     from moto.server import main

@@ -107,44 +107,24 @@ async fn http(method: &str, path: &str) -> String {
     }
 }
 
-/// Starts moto's request recorder (shared by every test on this server; never stopped).
-pub async fn start_recording() {
-    http("POST", "/moto-api/recorder/start-recording").await;
-}
-
-/// The JSON messages posted to a connection through the management API, in order, as moto's
-/// recorder saw them (each once).
+/// The JSON messages posted to a connection through the management API and accepted, in
+/// order, each once, as the moto launcher (`scripts/moto_server.py`) kept them.
 pub async fn posted(connection: &str) -> Vec<serde_json::Value> {
-    use base64::Engine as _;
-    let log = http("GET", "/moto-api/recorder/download-recording").await;
-    let suffix = format!("/@connections/{connection}");
-    let mut out: Vec<serde_json::Value> = vec![];
-    let mut last = String::new();
-    for line in log.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if v["method"] != "POST" || !v["url"].as_str().unwrap_or("").ends_with(&suffix) {
-            continue;
-        }
-        let body = v["body"].as_str().unwrap_or("").to_string();
-        // The recorder writes each request twice, one after the other.
-        if body == last {
-            continue;
-        }
-        last = body.clone();
-        let bytes = if v["body_encoded"] == true {
-            base64::engine::general_purpose::STANDARD
-                .decode(&body)
-                .unwrap_or_default()
-        } else {
-            body.into_bytes()
-        };
-        if let Ok(m) = serde_json::from_slice(&bytes) {
-            out.push(m);
-        }
-    }
-    out
+    let body = http(
+        "GET",
+        &format!("/moto-api/static/apigateway/posted?connection={connection}"),
+    )
+    .await;
+    let listed: serde_json::Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("the launcher's list of posts: {e}: {body}"));
+    listed["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|t| t.as_str().and_then(|t| serde_json::from_str(t).ok()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A queue whose messages move to a dead-letter queue after `max_receives` receives, as the

@@ -94,11 +94,10 @@ async fn s3_reports_are_linked_anew() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notifier_forgets_gone_connections_and_retries_throttles() {
     use isoscan_aws::notifier::{ApiGatewayNotifier, Posted};
-    use isoscan_aws::testing::{close_connection, endpoint, posted, start_recording};
+    use isoscan_aws::testing::{close_connection, endpoint, posted};
     use isoscan_core::protocol::{Envelope, ServerMessage};
 
     let conf = config().await;
-    start_recording().await;
     let store = store().await;
     let notifier = ApiGatewayNotifier {
         client: aws_sdk_apigatewaymanagement::Client::from_conf(

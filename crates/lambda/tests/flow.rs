@@ -10,8 +10,7 @@ use isoscan_aws::cognito::CognitoSettings;
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::s3::{Bucket, S3Uploads};
 use isoscan_aws::testing::{
-    close_connection, cognito, config, endpoint, posted, queue_with_dead_letters, s3,
-    start_recording, unique,
+    close_connection, cognito, config, endpoint, posted, queue_with_dead_letters, s3, unique,
 };
 use isoscan_aws::textract::TextractConfig;
 use isoscan_core::protocol::{ServerMessage, UploadPurpose};
@@ -45,7 +44,6 @@ async fn rig_full(
     ocr: Option<TextractConfig>,
 ) -> Rig {
     let conf = config().await;
-    start_recording().await;
     let table = unique("isoscan");
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&conf),
