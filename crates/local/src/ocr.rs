@@ -82,6 +82,24 @@ impl Default for OcrConfig {
                     median: false,
                     turn: 270,
                 },
+                // Text along an isometric axis, rising or falling at 30 degrees (labels along
+                // pipes drawn at 30 degrees): the same on the sheet turned back by that angle.
+                // On the A0 sheet with text at every angle these read its 30 and 330 degree
+                // codes (scripts/bench-ocr.sh).
+                Pass {
+                    psm: 11,
+                    size: Size::DownFromFine,
+                    tiles: 1,
+                    median: false,
+                    turn: 30,
+                },
+                Pass {
+                    psm: 11,
+                    size: Size::DownFromFine,
+                    tiles: 1,
+                    median: false,
+                    turn: 330,
+                },
             ],
             language: "eng".into(),
             timeout: Duration::from_secs(180),
@@ -107,8 +125,8 @@ pub struct Pass {
     pub tiles: u8,
     /// Specks and grain taken out first (a 3 × 3 median filter).
     pub median: bool,
-    /// The upright picture turned clockwise by this many degrees first (0, 90, 180 or 270), to
-    /// read text that runs down (90) or up (270) the sheet.
+    /// The upright picture turned clockwise by this many degrees first, to read text that runs
+    /// down (90) or up (270) the sheet, or rises (30) or falls (330) along an isometric axis.
     pub turn: i64,
 }
 
@@ -443,7 +461,8 @@ pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
         // Turning and the median filter work on the resized copy, or on a copy of their own.
         let sized = match p.turn.rem_euclid(360) {
             0 => sized,
-            turn => std::borrow::Cow::Owned(sized.into_owned().rotated(turn)),
+            turn if turn % 90 == 0 => std::borrow::Cow::Owned(sized.into_owned().rotated(turn)),
+            turn => std::borrow::Cow::Owned(sized.turned_by(turn as f64)),
         };
         let sized = match p.median {
             true => std::borrow::Cow::Owned(sized.into_owned().median3()),
