@@ -462,7 +462,12 @@ pub async fn read(cfg: &OcrConfig, image: Gray) -> Result<String, OcrError> {
         let sized = match p.turn.rem_euclid(360) {
             0 => sized,
             turn if turn % 90 == 0 => std::borrow::Cow::Owned(sized.into_owned().rotated(turn)),
-            turn => std::borrow::Cow::Owned(sized.turned_by(turn as f64)),
+            turn => {
+                let turned = sized.turned_by(turn as f64);
+                // Let go of the resized copy before Tesseract runs on the turned one.
+                drop(sized);
+                std::borrow::Cow::Owned(turned)
+            }
         };
         let sized = match p.median {
             true => std::borrow::Cow::Owned(sized.into_owned().median3()),
