@@ -72,8 +72,8 @@ pub struct ReadingArgs {
     /// Leave scanned pages (no text layer) unread instead of reading them with Tesseract.
     #[arg(long)]
     pub no_ocr: bool,
-    /// On scanned pages, read level text only: skips the four passes for text running up or
-    /// down the sheet or along an isometric axis (OCR faster; such codes are then missed).
+    /// On scanned pages, read level text only: skips the five passes for text running up or
+    /// down the sheet or along a pipe drawn at an angle (OCR faster; such codes are missed).
     #[arg(long)]
     pub ocr_level_only: bool,
 }
