@@ -6,7 +6,9 @@
   codes, apart for codes clear of lines and codes a pipe line is drawn across;
 - a vector sheet whose text is only outlines (rendered by hayro, then read), with its codes;
 - an A0 sheet scanned at 400 ppi in black and white, stored sideways (248 million pixels), and
-  one with text at every angle (codes counted apart by angle).
+  one with text at every angle (codes counted apart by angle);
+- the ISO, the sheet with text at every angle and the generated scans again with
+  `--ocr-level-only`, the baseline of what the turned passes cost.
 
 Peak RSS is of the whole process tree (isoscan, its readers and Tesseract), sampled from /proc.
 Run through scripts/bench-ocr.sh, which builds the release binaries first.
@@ -68,6 +70,13 @@ def main():
             rows.append(("real scanned ISO, 1 page 400 ppi, --jobs 1: wall, peak RSS, codes",
                          "%.1f s (%.3f pages/s), %.0f MiB, %d of %d, %d look-alikes"
                          % (wall, 1 / wall, rss, hits, len(exp["present"]), wrong)))
+            # Level text only: the same binary and sheet without the turned passes, as the
+            # baseline of what those passes cost.
+            flat, _, found = scan(folder, codes, 1, ["--ocr-level-only"], work)
+            hits = len([c for (_, c) in found if c in exp["present"]])
+            rows.append(("the same with --ocr-level-only",
+                         "%.1f s (all passes take %.2f times as long), %d of %d"
+                         % (flat, wall / flat, hits, len(exp["present"]))))
             wall, rss, _ = scan(folder, codes, 1, ["--no-ocr"], work)
             rows.append(("the same with --no-ocr", "%.2f s, %.0f MiB" % (wall, rss)))
         for example, name, args, label in [
@@ -87,10 +96,16 @@ def main():
                          % (wall, rss, len(found), len(codes))))
             if isinstance(codes, dict):
                 kinds = {"level": ("0",), "running up or down": ("90", "270"),
-                         "at 30, 45, 150 or 330 degrees": ("30", "45", "150", "330")}
+                         "along an isometric axis (30 or 330 degrees)": ("30", "330"),
+                         "at 45 degrees": ("45",), "at 150 degrees (upside down)": ("150",)}
                 for kind, angles in kinds.items():
                     these = [c for c, m in codes.items() if m.split("@")[1] in angles]
-                    rows.append(("  codes %s" % kind, "%d of %d" % (len(found & set(these)), len(these))))
+                    if these:
+                        rows.append(("  codes %s" % kind,
+                                     "%d of %d" % (len(found & set(these)), len(these))))
+                flat, _, level = scan(folder, list(codes), 1, ["--ocr-level-only"], work)
+                rows.append(("  the same with --ocr-level-only", "%.1f s (all passes take %.2f times as long), %d of %d"
+                             % (flat, wall / flat, len({c for (_, c) in level}), len(codes))))
         gen = os.path.join(work, "gen")
         run([SCANS, gen, str(a.scans)])
         truth = json.load(open(os.path.join(gen, "truth.json")))
@@ -105,6 +120,9 @@ def main():
                      "%.1f s (%.2f pages/s), %.0f MiB" % (wall, a.scans / wall, rss)))
         rows.append(("  recall, precision of (drawing, code) pairs",
                      "%.1f%%, %.1f%%" % (100 * hits / len(present), 100 * hits / max(1, len(found)))))
+        flat, _, level = scan(gen, codes, a.jobs, ["--ocr-level-only"], work)
+        rows.append(("  the same with --ocr-level-only", "%.1f s (all passes take %.2f times as long), recall %.1f%%"
+                     % (flat, wall / flat, 100 * len(level & present) / len(present))))
         crossed = {(p, c) for p, t in truth.items() for c in t.get("crossed", [])}
         for label, pairs in [("clear of lines", present - crossed),
                              ("crossed by a pipe line", crossed)]:

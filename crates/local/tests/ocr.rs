@@ -478,6 +478,25 @@ fn one_pass_on_a_scan(
     (upright, truth.codes, cfg, log)
 }
 
+/// The same with the one pass on level text and orientation detection off (as on a sheet whose
+/// level text decides its orientation), and a matcher of the scan's codes.
+fn level_pass_on_a_scan(
+    work: &Path,
+) -> (
+    isoscan_extract::raster::Gray,
+    Vec<String>,
+    isoscan_local::ocr::OcrConfig,
+    isoscan_core::matcher::Matcher,
+) {
+    let (upright, codes, cfg, _) = one_pass_on_a_scan(work, 0);
+    let level = isoscan_local::ocr::OcrConfig {
+        detect_orientation: false,
+        ..cfg
+    };
+    let matcher = isoscan_core::matcher::Matcher::new(&codes).unwrap();
+    (upright, codes, level, matcher)
+}
+
 /// Orientation detection is unsure on sheets of lines and hatching (an A0 sheet stored sideways
 /// was put upside down); below its confidence bar the sheet is read small all four ways up and
 /// turned the way that reads. Forced here (the bar set out of reach) on a generated scan lying on
@@ -518,12 +537,7 @@ async fn an_unsure_orientation_is_settled_by_reading_the_sheet_four_ways_up() {
 async fn text_running_down_or_up_the_sheet_is_read_by_the_turned_passes() {
     use isoscan_local::ocr::{read, OcrConfig};
     let work = tempfile::tempdir().unwrap();
-    let (upright, codes, level, _) = one_pass_on_a_scan(work.path(), 0);
-    let level = OcrConfig {
-        detect_orientation: false,
-        ..level
-    };
-    let matcher = isoscan_core::matcher::Matcher::new(&codes).unwrap();
+    let (upright, _, level, matcher) = level_pass_on_a_scan(work.path());
     let want = read(&level, upright.clone()).await.unwrap();
     assert!(matcher.find(&want).len() >= 5, "{want}");
     for (sheet_turn, pass_turn) in [(90, 270), (270, 90)] {
@@ -548,12 +562,7 @@ async fn text_along_a_pipe_at_an_angle_is_read_by_the_pass_turned_by_that_angle(
     use isoscan_local::ocr::{read, OcrConfig};
     use std::collections::BTreeSet;
     let work = tempfile::tempdir().unwrap();
-    let (upright, codes, level, _) = one_pass_on_a_scan(work.path(), 0);
-    let level = OcrConfig {
-        detect_orientation: false,
-        ..level
-    };
-    let matcher = isoscan_core::matcher::Matcher::new(&codes).unwrap();
+    let (upright, codes, level, matcher) = level_pass_on_a_scan(work.path());
     let found = |text: &str| -> BTreeSet<String> {
         matcher
             .find(text)
