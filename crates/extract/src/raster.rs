@@ -163,14 +163,6 @@ impl Gray {
         let ow = side(w as f64 * cos.abs(), h as f64 * sin.abs());
         let oh = side(w as f64 * sin.abs(), h as f64 * cos.abs());
         let mut data = vec![255u8; ow * oh];
-        if w == 0 || h == 0 {
-            return Gray {
-                width: ow,
-                height: oh,
-                data,
-                dpi: self.dpi,
-            };
-        }
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
         let (ocx, ocy) = (ow as f64 / 2.0, oh as f64 / 2.0);
         for oy in 0..oh {
@@ -1276,7 +1268,6 @@ mod tests {
         }
     }
 
-    /// A one-page PDF whose only picture is `image` (dictionary entries, raw stream data).
     #[test]
     fn turning_by_any_angle_keeps_the_picture_on_a_white_canvas() {
         // A quarter turn by angle gives exactly what the quarter turn by layout gives.
@@ -1327,6 +1318,7 @@ mod tests {
         assert_eq!((t.data[0], t.data[t.data.len() - 1]), (255, 255));
     }
 
+    /// A one-page PDF whose only picture is `image` (dictionary entries, raw stream data).
     fn pdf_with_image(dict: lopdf::Dictionary, data: Vec<u8>) -> Vec<u8> {
         pdf_with_image_drawn(dict, data, b"q 72 0 0 36 0 0 cm /Im0 Do Q", 0)
     }
