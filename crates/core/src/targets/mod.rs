@@ -3,18 +3,33 @@
 //! First sheet, column A unless told otherwise; row 1 is a header when it reads as one; cells
 //! trimmed; numbers without a trailing ".0"; empty cells and duplicates dropped (duplicates
 //! counted). The list arrives as bytes: reading the file is the caller's business.
+//!
+//! A list comes from a user, so every bound is checked before anything it sizes is held: cells
+//! are read one at a time (never the sheet as a dense rectangle, which one far cell makes
+//! billions of cells wide), parts of a workbook are measured unpacked before they are parsed,
+//! and the count of codes, their length and the rows are bounded, each with an error that
+//! names the bound.
 
-use std::collections::HashSet;
+mod collect;
+mod container;
+mod ods;
+
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::matcher::normalize;
+use collect::Collector;
 
 /// The most codes a list may hold.
 pub const MAX_CODES: usize = 100_000;
+/// The longest code, in characters.
+pub const MAX_CODE_CHARS: usize = 128;
+/// The most rows read: a worksheet's own limit.
+pub const MAX_ROWS: u64 = 1_048_576;
+/// The largest list file.
+pub const MAX_LIST_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetList {
@@ -38,8 +53,16 @@ pub enum TargetError {
     NoSuchColumn(String),
     #[error("the code list has no codes in sheet \"{sheet}\", column {column}")]
     Empty { sheet: String, column: String },
-    #[error("the code list has {0} codes; at most {MAX_CODES} are allowed")]
+    #[error(
+        "the code list has {0} codes; at most {MAX_CODES} are allowed: split it into several scans"
+    )]
     TooMany(usize),
+    #[error("row {row} of the code list holds a cell over {MAX_CODE_CHARS} characters, too long for a code: choose the column of codes, or shorten that cell")]
+    CodeTooLong { row: u64 },
+    #[error("the code list has data past row {MAX_ROWS}; at most {MAX_ROWS} rows are read: keep the codes in the first rows")]
+    TooManyRows,
+    #[error("the code list's {part} is over {limit_mib} MiB unpacked; at most that is read: save a workbook that holds only the codes")]
+    TooLarge { part: String, limit_mib: u64 },
 }
 
 const HEADERS: &[&str] = &[
@@ -71,7 +94,8 @@ pub fn is_header(cell: &str) -> bool {
     HEADERS.contains(&fold_header(cell).as_str())
 }
 
-fn column_letter(mut idx: usize) -> String {
+fn column_letter(idx: u64) -> String {
+    let mut idx = idx;
     let mut s = Vec::new();
     loop {
         s.push(b'A' + (idx % 26) as u8);
@@ -84,102 +108,25 @@ fn column_letter(mut idx: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
-fn parse_column_letters(s: &str) -> Option<usize> {
-    if s.is_empty() || s.len() > 3 || !s.chars().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    let mut v = 0usize;
-    for c in s.to_ascii_uppercase().bytes() {
-        v = v * 26 + usize::from(c - b'A' + 1);
-    }
-    Some(v - 1)
-}
-
 /// Text of a cell as a code: trimmed; whole numbers without ".0".
 fn cell_text(d: &Data) -> Option<String> {
     let s = match d {
         Data::Empty | Data::Error(_) => return None,
         Data::String(s) => s.trim().to_string(),
         Data::Int(i) => i.to_string(),
-        Data::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", *f as i64)
-            } else {
-                format!("{f}")
-            }
-        }
+        Data::Float(f) => float_text(*f),
         Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
         other => other.to_string().trim().to_string(),
     };
     (!s.is_empty()).then_some(s)
 }
 
-/// The column index, and whether it was named by its row-1 header (which is then a header).
-fn pick_column(first_row: &[String], column: Option<&str>) -> Result<(usize, bool), TargetError> {
-    let Some(col) = column.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok((0, false));
-    };
-    if let Ok(n) = col.parse::<usize>() {
-        return if n >= 1 {
-            Ok((n - 1, false))
-        } else {
-            Err(TargetError::NoSuchColumn(col.to_string()))
-        };
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
     }
-    if let Some(i) = first_row
-        .iter()
-        .position(|h| fold_header(h) == fold_header(col))
-    {
-        return Ok((i, true));
-    }
-    parse_column_letters(col)
-        .map(|i| (i, false))
-        .ok_or_else(|| TargetError::NoSuchColumn(col.to_string()))
-}
-
-fn collect(
-    rows: Vec<Vec<String>>,
-    sheet: String,
-    column: Option<&str>,
-) -> Result<TargetList, TargetError> {
-    let first: Vec<String> = rows.first().cloned().unwrap_or_default();
-    let (col, named_by_header) = pick_column(&first, column)?;
-    let mut codes = Vec::new();
-    let mut seen = HashSet::new();
-    let mut duplicates = 0;
-    let mut header = None;
-    for (r, row) in rows.into_iter().enumerate() {
-        let Some(cell) = row.into_iter().nth(col) else {
-            continue;
-        };
-        let cell = cell.trim().to_string();
-        if cell.is_empty() {
-            continue;
-        }
-        if r == 0 && (named_by_header || is_header(&cell)) {
-            header = Some(cell);
-            continue;
-        }
-        if seen.insert(normalize(&cell)) {
-            codes.push(cell);
-        } else {
-            duplicates += 1;
-        }
-        if codes.len() > MAX_CODES {
-            return Err(TargetError::TooMany(codes.len()));
-        }
-    }
-    let column = column_letter(col);
-    if codes.is_empty() {
-        return Err(TargetError::Empty { sheet, column });
-    }
-    Ok(TargetList {
-        codes,
-        duplicates,
-        sheet,
-        column,
-        header,
-    })
 }
 
 fn is_text_name(file_name: &str) -> bool {
@@ -187,11 +134,17 @@ fn is_text_name(file_name: &str) -> bool {
     lower.ends_with(".csv") || lower.ends_with(".txt") || lower.ends_with(".tsv")
 }
 
-fn read_delimited(bytes: &[u8]) -> Result<Vec<Vec<String>>, TargetError> {
-    let text = match std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)) {
-        Ok(t) => t.to_string(),
+/// CSV or text, one record at a time.
+fn read_delimited(bytes: &[u8], column: Option<&str>) -> Result<TargetList, TargetError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let latin1: String;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
         // Excel on Windows writes CSV in the ANSI code page: read it as Latin-1 rather than fail.
-        Err(_) => bytes.iter().map(|b| *b as char).collect(),
+        Err(_) => {
+            latin1 = bytes.iter().map(|b| *b as char).collect();
+            &latin1
+        }
     };
     if text.contains('\0') {
         return Err(TargetError::NotAWorkbook(
@@ -213,33 +166,35 @@ fn read_delimited(bytes: &[u8]) -> Result<Vec<Vec<String>>, TargetError> {
         .flexible(true)
         .delimiter(delim)
         .from_reader(text.as_bytes());
-    let mut rows = vec![];
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
-        rows.push(rec.iter().map(|s| s.to_string()).collect());
+    let mut collector = Collector::new(column);
+    let mut record = csv::StringRecord::new();
+    let mut row = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(TargetError::NotAWorkbook(e.to_string())),
+        }
+        if row >= MAX_ROWS {
+            return Err(TargetError::TooManyRows);
+        }
+        for (col, field) in record.iter().enumerate() {
+            if collector.wants(col as u64) {
+                collector.cell(row, 1, col as u64, 1, field)?;
+            }
+        }
+        row += 1;
     }
-    Ok(rows)
+    collector.finish(String::new())
 }
 
-/// Reads a code list. `file_name` tells CSV/text from workbooks; workbook formats are sniffed.
-pub fn read_targets(
-    bytes: &[u8],
-    file_name: &str,
-    sheet: Option<&str>,
-    column: Option<&str>,
-) -> Result<TargetList, TargetError> {
-    if is_text_name(file_name) {
-        let rows = read_delimited(bytes)?;
-        return collect(rows, String::new(), column);
-    }
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
-        .map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
-    let names = wb.sheet_names().to_vec();
-    let name = match sheet.map(str::trim).filter(|s| !s.is_empty()) {
+/// The sheet asked for: by name, by name in any case, or by number from 1.
+fn pick_sheet(names: &[String], sheet: Option<&str>) -> Result<String, TargetError> {
+    match sheet.map(str::trim).filter(|s| !s.is_empty()) {
         None => names
             .first()
             .cloned()
-            .ok_or_else(|| TargetError::NotAWorkbook("the workbook has no sheets".into()))?,
+            .ok_or_else(|| TargetError::NotAWorkbook("the workbook has no sheets".into())),
         Some(want) => names
             .iter()
             .find(|n| n.as_str() == want)
@@ -253,20 +208,84 @@ pub fn read_targets(
             .ok_or_else(|| TargetError::NoSuchSheet {
                 name: want.to_string(),
                 available: names.join(", "),
-            })?,
-    };
+            }),
+    }
+}
+
+/// .xlsx/.xlsm: the sheet's cells streamed one at a time.
+fn read_xlsx(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    column: Option<&str>,
+) -> Result<TargetList, TargetError> {
+    let bad = |e: calamine::XlsxError| TargetError::NotAWorkbook(e.to_string());
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
+    let name = pick_sheet(wb.sheet_names().as_slice(), sheet)?;
+    let mut cells = wb.worksheet_cells_reader(&name).map_err(bad)?;
+    let mut collector = Collector::new(column);
+    while let Some(cell) = cells.next_cell().map_err(bad)? {
+        let (row, col) = cell.get_position();
+        if !collector.wants(u64::from(col)) {
+            continue;
+        }
+        let data: Data = cell.get_value().clone().into();
+        if let Some(text) = cell_text(&data) {
+            collector.cell(u64::from(row), 1, u64::from(col), 1, &text)?;
+        }
+    }
+    collector.finish(name)
+}
+
+/// .xls: every sheet is read whole by calamine at open, so the file is checked first
+/// (`container::check_xls`): no sheet may span more cells than it can hold.
+fn read_xls(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    column: Option<&str>,
+) -> Result<TargetList, TargetError> {
+    container::check_xls(bytes)?;
+    let mut wb: calamine::Xls<_> = calamine::Xls::new(Cursor::new(bytes))
+        .map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
+    let name = pick_sheet(wb.sheet_names().as_slice(), sheet)?;
     let range = wb
         .worksheet_range(&name)
         .map_err(|e| TargetError::NotAWorkbook(e.to_string()))?;
-    // Rows are read from the sheet's first row and column, wherever the used range starts.
+    let mut collector = Collector::new(column);
     let (r0, c0) = range.start().unwrap_or((0, 0));
-    let mut rows: Vec<Vec<String>> = vec![Vec::new(); r0 as usize];
-    for row in range.rows() {
-        let mut cells = vec![String::new(); c0 as usize];
-        cells.extend(row.iter().map(|d| cell_text(d).unwrap_or_default()));
-        rows.push(cells);
+    for (row, col, data) in range.used_cells() {
+        let (row, col) = (u64::from(r0) + row as u64, u64::from(c0) + col as u64);
+        if let Some(text) = cell_text(data).filter(|_| collector.wants(col)) {
+            collector.cell(row, 1, col, 1, &text)?;
+        }
     }
-    collect(rows, name, column)
+    collector.finish(name)
+}
+
+/// Reads a code list. `file_name` tells CSV/text from workbooks; workbook formats are sniffed.
+pub fn read_targets(
+    bytes: &[u8],
+    file_name: &str,
+    sheet: Option<&str>,
+    column: Option<&str>,
+) -> Result<TargetList, TargetError> {
+    if bytes.len() > MAX_LIST_BYTES {
+        return Err(TargetError::TooLarge {
+            part: "file".into(),
+            limit_mib: (MAX_LIST_BYTES >> 20) as u64,
+        });
+    }
+    if is_text_name(file_name) {
+        return read_delimited(bytes, column);
+    }
+    // The readers below are another crate's; a file that trips one of its assertions is a
+    // damaged workbook, not a reason to end the process.
+    let read = || match container::kind(bytes)? {
+        container::Kind::Xlsx => read_xlsx(bytes, sheet, column),
+        container::Kind::Ods => ods::read(bytes, sheet, column),
+        container::Kind::Xls => read_xls(bytes, sheet, column),
+    };
+    std::panic::catch_unwind(read)
+        .unwrap_or_else(|_| Err(TargetError::NotAWorkbook("the workbook is damaged".into())))
 }
 
 #[cfg(test)]
@@ -329,7 +348,7 @@ mod tests {
         assert!(matches!(r, Err(TargetError::TooMany(_))), "{r:?}");
         assert_eq!(column_letter(0), "A");
         assert_eq!(column_letter(27), "AB");
-        assert_eq!(parse_column_letters("ab"), Some(27));
+        assert_eq!(collect::parse_column_letters("ab"), Some(27));
     }
 }
 
