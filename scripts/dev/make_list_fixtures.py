@@ -44,6 +44,13 @@ ws["A2"] = "HC-1"
 ws["XFD1048576"] = "x"
 wb.save("crates/core/tests/fixtures/far_cell.xlsx")
 
+# The same without a code: the workbook that aborted the process when sheets were read whole.
+wb = openpyxl.Workbook()
+ws = wb.active
+ws["A1"] = "Hole Code"
+ws["XFD1048576"] = "x"
+wb.save("crates/core/tests/fixtures/far_cell_only.xlsx")
+
 wb = openpyxl.Workbook()
 ws = wb.active
 ws["A1"] = "Hole Code"

@@ -642,6 +642,41 @@ impl SessionStore for DynamoStore {
             .collect()
     }
 
+    async fn active(&self, owner: &str) -> Result<u64, StoreError> {
+        // No index by owner: a filtered scan, paged. Only a deployment that sets a limit on
+        // scans running at once asks.
+        let mut n = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let r = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "sk = :meta AND #owner = :owner AND (#status = :running OR #status = :finalizing)",
+                )
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":meta", s("META"))
+                .expression_attribute_values(":owner", s(owner))
+                .expression_attribute_values(":running", s(status_str(SessionStatus::Running)))
+                .expression_attribute_values(
+                    ":finalizing",
+                    s(status_str(SessionStatus::Finalizing)),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable(crate::describe(&e)))?;
+            n += r.count().max(0) as u64;
+            match r.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(n),
+            }
+        }
+    }
+
     async fn claim_progress(
         &self,
         id: &str,

@@ -177,6 +177,18 @@ impl SessionStore for MemoryStore {
         })
     }
 
+    async fn active(&self, owner: &str) -> Result<u64, StoreError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        Ok(rows
+            .values()
+            .filter_map(|r| r.session.as_ref())
+            .filter(|s| s.owner == owner && !s.status.is_final())
+            .count() as u64)
+    }
+
     async fn claim_progress(
         &self,
         id: &str,
@@ -575,11 +587,10 @@ impl Notifier for MemoryNotifier {
     }
 }
 
-/// The system clock and random-enough ids (time and a counter; unique within a process).
+/// The system clock, and ids of 128 random bits (32 hex digits): a session id is not to be
+/// guessed from the time it was made.
 #[derive(Default)]
-pub struct SystemClock {
-    counter: std::sync::atomic::AtomicU64,
-}
+pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
@@ -590,14 +601,10 @@ impl Clock for SystemClock {
     }
 
     fn new_id(&self) -> String {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("{:x}{:04x}{:x}", nanos, std::process::id() & 0xffff, n)
+        use rand::{RngCore, SeedableRng};
+        let mut b = [0u8; 16];
+        rand::rngs::StdRng::from_os_rng().fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }
 

@@ -152,6 +152,8 @@ pub trait SessionStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FileResult>, StoreError>;
+    /// How many of `owner`'s sessions have not ended (running or finalizing).
+    async fn active(&self, owner: &str) -> Result<u64, StoreError>;
     /// Claims the right to send PROGRESS now: `true` (and the claim recorded) when the last
     /// claim is at least `min_interval_ms` old.
     async fn claim_progress(
@@ -360,6 +362,9 @@ pub enum UploadError {
     NotFound(String),
     #[error("upload {0} belongs to another user")]
     Forbidden(String),
+    /// A per-user limit of the store (uploads waiting, bytes kept): the message names it.
+    #[error("{0}")]
+    Quota(String),
     #[error("upload storage unavailable: {0}")]
     Unavailable(String),
 }

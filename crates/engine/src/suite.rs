@@ -228,6 +228,36 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+
+    // Sessions that have not ended, per owner: running and finalizing count, ended ones not.
+    let owner = format!("{prefix}-carol");
+    assert_eq!(store.active(&owner).await.expect("none yet"), 0);
+    for (i, to) in [
+        None,
+        Some(SessionStatus::Finalizing),
+        Some(SessionStatus::Cancelled),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sid = format!("{prefix}-carol-{i}");
+        let s = Session::new(sid.clone(), owner.clone(), "/d".into(), 0, 0, None, 0);
+        store.create(&s, &[]).await.expect("create carol's");
+        if let Some(to) = to {
+            assert!(store
+                .transition(&sid, SessionStatus::Running, to, 1, None)
+                .await
+                .expect("move"));
+        }
+    }
+    assert_eq!(store.active(&owner).await.expect("active"), 2);
+    assert_eq!(
+        store
+            .active(&format!("{prefix}-dave"))
+            .await
+            .expect("other"),
+        0
+    );
 }
 
 /// `EventLog`: `seq` from 1 per session, replay after `since`.

@@ -32,6 +32,10 @@ pub struct EngineConfig {
     pub version: String,
     /// First delay before a failed job is tried again; it doubles with every receive.
     pub retry_base: Duration,
+    /// Scans one user may have running at once (`None`: no limit).
+    pub max_active_scans: Option<u64>,
+    /// Code lists parsed at once, each on a blocking thread: the rest wait their turn.
+    pub list_parsers: usize,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +44,8 @@ impl Default for EngineConfig {
             max_file_bytes: 512 * 1024 * 1024,
             version: env!("CARGO_PKG_VERSION").to_string(),
             retry_base: Duration::from_millis(200),
+            max_active_scans: None,
+            list_parsers: 2,
         }
     }
 }
@@ -78,6 +84,9 @@ pub enum EngineError {
     Upload(#[from] UploadError),
     #[error("the report of session {0} is not ready: the scan has not completed")]
     NotReady(String),
+    /// A per-user limit: the message names it and what to do.
+    #[error("{0}")]
+    Quota(String),
     #[error("{0}")]
     Extractor(String),
 }
@@ -110,6 +119,7 @@ impl EngineError {
             EngineError::Upload(UploadError::NotFound(_)) => "unknown_upload",
             EngineError::Upload(UploadError::Invalid(_)) => "bad_upload",
             EngineError::NotReady(_) => "not_ready",
+            EngineError::Quota(_) | EngineError::Upload(UploadError::Quota(_)) => "quota",
             _ => "unavailable",
         }
     }
@@ -181,15 +191,18 @@ pub struct Engine {
     /// Held from a message's `seq` to its delivery, so that this process publishes in `seq`
     /// order.
     emit_lock: tokio::sync::Mutex<()>,
+    /// One per code list being parsed.
+    list_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Engine {
     pub fn new(ports: Ports, config: EngineConfig) -> Engine {
         Engine {
             ports,
-            config,
             finders: Mutex::new(HashMap::new()),
             emit_lock: tokio::sync::Mutex::new(()),
+            list_permits: Arc::new(tokio::sync::Semaphore::new(config.list_parsers.max(1))),
+            config,
         }
     }
 
@@ -732,12 +745,20 @@ impl Engine {
         } else {
             return Ok(None);
         };
-        let list = read_targets(
-            &bytes,
-            &name,
-            input.sheet.as_deref(),
-            input.column.as_deref(),
-        )
+        // Parsing is CPU work of up to seconds: off the async threads, a few lists at a time,
+        // so other requests are answered meanwhile.
+        let _turn = self
+            .list_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| EngineError::Extractor("the list reader has stopped".into()))?;
+        let (sheet, column) = (input.sheet.clone(), input.column.clone());
+        let list = tokio::task::spawn_blocking(move || {
+            read_targets(&bytes, &name, sheet.as_deref(), column.as_deref())
+        })
+        .await
+        .map_err(|e| EngineError::Extractor(format!("the list reader failed: {e}")))?
         .map_err(|e| EngineError::InvalidRequest(format!("code list: {e}")))?;
         Ok(Some(list))
     }
@@ -769,6 +790,14 @@ impl Engine {
         targets: &TargetsInput,
         pattern: Option<String>,
     ) -> Result<Session, EngineError> {
+        if let Some(max) = self.config.max_active_scans {
+            let active = self.ports.sessions.active(owner).await?;
+            if active >= max {
+                return Err(EngineError::Quota(format!(
+                    "you have {active} scans running; at most {max} may run at once: wait for one to finish or cancel one"
+                )));
+            }
+        }
         if let Some(key) = source.strip_prefix("upload:") {
             self.ports.uploads.check(owner, key).await?;
         }

@@ -60,7 +60,7 @@ fn rig_with(source: MemorySource, config: EngineConfig) -> Rig {
         notifier: notifier.clone(),
         reports: reports.clone(),
         uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
-        clock: Arc::new(SystemClock::default()),
+        clock: Arc::new(SystemClock),
     };
     Rig {
         engine: Arc::new(Engine::new(ports, config)),

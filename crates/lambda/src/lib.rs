@@ -344,7 +344,7 @@ impl Deployment {
                 bucket: bucket.clone(),
             }),
             uploads: Arc::new(S3Uploads { bucket }),
-            clock: Arc::new(SystemClock::default()),
+            clock: Arc::new(SystemClock),
         };
         Ok(Deployment {
             engine: Arc::new(Engine::new(ports, EngineConfig::default())),

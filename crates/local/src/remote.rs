@@ -5,12 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-#[cfg(feature = "s3")]
 use isoscan_core::result::FileRef;
 use isoscan_drive::{is_bare_id, is_drive_link, DriveClient, DriveConfig, DriveSource};
-use isoscan_engine::ports::Source;
-#[cfg(feature = "s3")]
-use isoscan_engine::ports::{ListPage, SourceError};
+use isoscan_engine::ports::{ListPage, Source, SourceError};
 use isoscan_engine::routing::{Route, RoutedSource};
 
 /// How Drive is reached (`scan` and `serve` alike).
@@ -30,8 +27,109 @@ pub fn is_drive_location(location: &str) -> bool {
     is_drive_link(location) || (is_bare_id(location) && !Path::new(location).exists())
 }
 
-/// `fallback` with Drive and S3 in front of it.
-pub async fn sources(args: &RemoteArgs, fallback: Arc<dyn Source>) -> anyhow::Result<RoutedSource> {
+/// Which remote locations a server's clients may scan: none unless its operator names them.
+/// (`isoscan scan` has no such limit: its user is the operator.)
+#[derive(Debug, Clone, Default)]
+pub struct Allowed {
+    /// `s3://bucket/prefix` locations, each with everything under it.
+    pub s3: Vec<String>,
+    pub drive: bool,
+}
+
+impl Allowed {
+    /// Whether `location` is one of the allowed S3 locations or lies under one: a prefix is a
+    /// folder, so `s3://b/proj` allows `s3://b/proj/x` but not `s3://b/project2`.
+    pub fn allows_s3(&self, location: &str) -> bool {
+        let Some(loc) = location.strip_prefix("s3://") else {
+            return false;
+        };
+        // `..` and empty segments mean nothing to S3, but are refused rather than reasoned about.
+        if loc.split('/').any(|s| s == "..") || loc.contains("//") {
+            return false;
+        }
+        self.s3.iter().any(|a| {
+            let a = a.strip_prefix("s3://").unwrap_or(a).trim_end_matches('/');
+            loc == a
+                || loc
+                    .strip_prefix(a)
+                    .is_some_and(|rest| rest.starts_with('/'))
+                || (!a.contains('/') && loc.trim_end_matches('/') == a)
+        })
+    }
+}
+
+/// A source that refuses, before any request, the locations its operator did not allow.
+struct Fenced {
+    inner: Arc<dyn Source>,
+    allowed: Allowed,
+}
+
+impl Fenced {
+    fn fence(&self, location: &str) -> Result<(), SourceError> {
+        if self.allowed.allows_s3(location) {
+            return Ok(());
+        }
+        Err(SourceError::Forbidden(format!(
+            "{location}: this server reads only the S3 locations its operator allowed (isoscan \
+             serve --allow-s3 s3://bucket/prefix)"
+        )))
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for Fenced {
+    async fn check(&self, location: &str) -> Result<(), SourceError> {
+        self.fence(location)?;
+        self.inner.check(location).await
+    }
+
+    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
+        self.fence(location)?;
+        self.inner.list(location, cursor).await
+    }
+
+    async fn fetch(
+        &self,
+        location: &str,
+        file: &FileRef,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.fence(location)?;
+        self.inner.fetch(location, file, max_bytes).await
+    }
+
+    async fn relink(&self, location: &str, file: &FileRef) -> Option<String> {
+        self.fence(location).ok()?;
+        self.inner.relink(location, file).await
+    }
+}
+
+/// `fallback` with Drive and S3 in front of it; with `allowed`, only the remote locations it
+/// names (a server), else any the credentials reach (the command line).
+pub async fn sources(
+    args: &RemoteArgs,
+    fallback: Arc<dyn Source>,
+    allowed: Option<&Allowed>,
+) -> anyhow::Result<RoutedSource> {
+    let s3 = match (s3_source(), allowed) {
+        (Err(why), _) => Route::unavailable(is_s3, why),
+        (Ok(inner), None) => Route::new(is_s3, inner),
+        (Ok(inner), Some(a)) => Route::new(
+            is_s3,
+            Arc::new(Fenced {
+                inner,
+                allowed: a.clone(),
+            }),
+        ),
+    };
+    if allowed.is_some_and(|a| !a.drive) {
+        let drive = Route::unavailable(
+            is_drive_location,
+            "this server reads no Drive folders: its operator can allow them with isoscan serve \
+             --allow-drive",
+        );
+        return Ok(RoutedSource::new(vec![drive, s3], fallback));
+    }
     let drive = match DriveConfig::from_env(
         args.drive_credentials.as_deref(),
         args.drive_subject.clone(),
@@ -51,7 +149,7 @@ pub async fn sources(args: &RemoteArgs, fallback: Arc<dyn Source>) -> anyhow::Re
              client_email",
         ),
     };
-    Ok(RoutedSource::new(vec![drive, s3().await], fallback))
+    Ok(RoutedSource::new(vec![drive, s3], fallback))
 }
 
 /// S3, with the SDK configured on the first `s3://` location only: a scan of a local folder
@@ -110,15 +208,17 @@ impl Source for LazyS3 {
     }
 }
 
+/// The S3 source, or why this build has none.
 #[cfg(feature = "s3")]
-async fn s3() -> Route {
-    Route::new(|l| l.starts_with("s3://"), Arc::new(LazyS3::default()))
+fn s3_source() -> Result<Arc<dyn Source>, &'static str> {
+    Ok(Arc::new(LazyS3::default()))
 }
 
 #[cfg(not(feature = "s3"))]
-async fn s3() -> Route {
-    Route::unavailable(
-        |l| l.starts_with("s3://"),
-        "this isoscan was built without S3 (the `s3` feature)",
-    )
+fn s3_source() -> Result<Arc<dyn Source>, &'static str> {
+    Err("this isoscan was built without S3 (the `s3` feature)")
+}
+
+fn is_s3(location: &str) -> bool {
+    location.starts_with("s3://")
 }

@@ -148,7 +148,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         events: store.clone(),
         queue: Arc::new(MemoryQueue::new()),
         source: Arc::new(
-            crate::remote::sources(&args.remote, Arc::new(LocalSource::new(None))).await?,
+            crate::remote::sources(&args.remote, Arc::new(LocalSource::new(None)), None).await?,
         ),
         extractor: Arc::new(ProcessPool::new(pool)),
         notifier: notifier.clone(),
@@ -156,7 +156,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
             path: args.out.clone(),
         }),
         uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
-        clock: Arc::new(SystemClock::default()),
+        clock: Arc::new(SystemClock),
     };
     let engine = Arc::new(Engine::new(ports, EngineConfig::default()));
     let source = args.source.to_string_lossy().into_owned();

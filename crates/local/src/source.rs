@@ -42,6 +42,11 @@ enum Entry {
 pub struct LocalSource {
     /// When set, only locations under these folders are accepted.
     roots: Option<Vec<PathBuf>>,
+    /// The roots as given, before links were resolved: a location is first compared with
+    /// these, as written, so that whether a path outside exists is never told.
+    given_roots: Vec<PathBuf>,
+    /// Folders never listed or read, even under a root (a server's own data folder).
+    excluded: Vec<PathBuf>,
     zip_limits: ZipLimits,
     listings: Mutex<HashMap<String, Arc<Vec<Entry>>>>,
     archives: Mutex<HashMap<PathBuf, Arc<Mutex<zip::ZipArchive<File>>>>>,
@@ -69,9 +74,47 @@ pub fn file_url(path: &Path) -> String {
     out
 }
 
-/// Whether a canonical path lies under one of the roots (always, without roots).
-fn inside_roots(canonical: &Path, roots: Option<&[PathBuf]>) -> bool {
-    roots.is_none_or(|roots| roots.iter().any(|r| canonical.starts_with(r)))
+/// Where a location may lead: under the roots (anywhere, without roots) and not into an
+/// excluded folder. Paths are compared once links are resolved.
+#[derive(Clone)]
+struct Fence {
+    roots: Option<Vec<PathBuf>>,
+    excluded: Vec<PathBuf>,
+}
+
+impl Fence {
+    fn allows(&self, canonical: &Path) -> bool {
+        self.roots
+            .as_ref()
+            .is_none_or(|roots| roots.iter().any(|r| canonical.starts_with(r)))
+            && !self.excluded.iter().any(|x| canonical.starts_with(x))
+    }
+
+    fn is_excluded(&self, canonical: &Path) -> bool {
+        self.excluded.iter().any(|x| canonical.starts_with(x))
+    }
+}
+
+/// `path` made absolute and with `.` and `..` folded, without touching the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn rel_path(parts: &[String]) -> String {
@@ -86,10 +129,28 @@ impl LocalSource {
                 .collect()
         });
         LocalSource {
+            given_roots: roots.clone().unwrap_or_default(),
             roots,
+            excluded: vec![],
             zip_limits: ZipLimits::default(),
             listings: Mutex::new(HashMap::new()),
             archives: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Never lists or reads `dirs` or anything under them, however reached.
+    pub fn excluding(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.excluded = dirs
+            .into_iter()
+            .map(|p| p.canonicalize().unwrap_or(p))
+            .collect();
+        self
+    }
+
+    fn fence(&self) -> Fence {
+        Fence {
+            roots: self.roots.clone(),
+            excluded: self.excluded.clone(),
         }
     }
 
@@ -109,6 +170,32 @@ impl LocalSource {
                 "{location}: '..' is not allowed"
             )));
         }
+        let outside = || {
+            let list: Vec<String> = self
+                .roots
+                .iter()
+                .flatten()
+                .map(|r| r.display().to_string())
+                .collect();
+            SourceError::Forbidden(format!(
+                "{location} is outside the allowed folders ({})",
+                list.join(", ")
+            ))
+        };
+        // Outside every root as written: the same answer whether or not the path exists.
+        if let Some(roots) = &self.roots {
+            let lex = lexical(&path);
+            let under = |r: &PathBuf| lex.starts_with(r);
+            if !roots.iter().any(under)
+                && !self
+                    .given_roots
+                    .iter()
+                    .map(|r| lexical(r))
+                    .any(|r| under(&r))
+            {
+                return Err(outside());
+            }
+        }
         let canon = path.canonicalize().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
                 SourceError::NotFound(format!("{location} does not exist"))
@@ -118,21 +205,21 @@ impl LocalSource {
             }
             _ => SourceError::Invalid(format!("{location}: {e}")),
         })?;
-        if let Some(roots) = &self.roots {
-            if !roots.iter().any(|r| canon.starts_with(r)) {
-                let list: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-                return Err(SourceError::Forbidden(format!(
-                    "{location} is outside the allowed folders ({})",
-                    list.join(", ")
-                )));
-            }
+        let fence = self.fence();
+        if fence.is_excluded(&canon) {
+            return Err(SourceError::Forbidden(format!(
+                "{location} is this server's data folder, which is never scanned"
+            )));
+        }
+        if !fence.allows(&canon) {
+            return Err(outside());
         }
         Ok(canon)
     }
 }
 
 /// Every entry under `root`, in a stable order.
-fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
+fn walk(root: &Path, fence: &Fence) -> Vec<Entry> {
     let mut out = vec![];
     let mut visited: HashSet<PathBuf> = HashSet::new();
     visited.insert(root.to_path_buf());
@@ -193,8 +280,10 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                             "link loops back to a folder already scanned".into(),
                         ));
                     }
+                    // The data folder is left out without a word: it is no drawing folder.
+                    Ok(c) if fence.is_excluded(&c) => {}
                     Ok(c) => {
-                        if !inside_roots(&c, roots) {
+                        if !fence.allows(&c) {
                             out.push(Entry::Error(
                                 fref(None),
                                 "link leaves the allowed folders".into(),
@@ -207,7 +296,11 @@ fn walk(root: &Path, roots: Option<&[PathBuf]>) -> Vec<Entry> {
                     Err(e) => out.push(Entry::Error(fref(None), format!("cannot be read: {e}"))),
                 }
             } else if is_drawing(&name) {
-                if roots.is_some() && !path.canonicalize().is_ok_and(|c| inside_roots(&c, roots)) {
+                let canon = path.canonicalize();
+                if canon.as_ref().is_ok_and(|c| fence.is_excluded(c)) {
+                    continue;
+                }
+                if !canon.is_ok_and(|c| fence.allows(&c)) {
                     out.push(Entry::Error(
                         fref(None),
                         "link leaves the allowed folders".into(),
@@ -398,8 +491,8 @@ impl Source for LocalSource {
                     self.list_zip(&path)?
                 } else if path.is_dir() {
                     let root = path.clone();
-                    let roots = self.roots.clone();
-                    tokio::task::spawn_blocking(move || walk(&root, roots.as_deref()))
+                    let fence = self.fence();
+                    tokio::task::spawn_blocking(move || walk(&root, &fence))
                         .await
                         .map_err(|e| SourceError::Transient(e.to_string()))?
                 } else {
@@ -461,10 +554,8 @@ impl Source for LocalSource {
         }
         let full = root.join(rel);
         let size = file.size;
-        if self.roots.is_some()
-            && !full
-                .canonicalize()
-                .is_ok_and(|c| inside_roots(&c, self.roots.as_deref()))
+        if (self.roots.is_some() || !self.excluded.is_empty())
+            && !full.canonicalize().is_ok_and(|c| self.fence().allows(&c))
         {
             return Err(SourceError::File("link leaves the allowed folders".into()));
         }

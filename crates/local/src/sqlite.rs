@@ -397,6 +397,26 @@ impl SessionStore for SqliteState {
         .await
     }
 
+    async fn active(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_string();
+        self.tx(move |t| {
+            let mut st = t
+                .prepare("SELECT body FROM sessions WHERE owner = ?1")
+                .map_err(unavailable)?;
+            let rows = st
+                .query_map([&owner], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            let mut n = 0;
+            for body in rows {
+                let s: Session =
+                    serde_json::from_str(&body.map_err(unavailable)?).map_err(unavailable)?;
+                n += u64::from(!s.status.is_final());
+            }
+            Ok(n)
+        })
+        .await
+    }
+
     async fn claim_progress(
         &self,
         id: &str,

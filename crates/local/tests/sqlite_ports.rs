@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
-use isoscan_local::serve::adapters::{FolderUploads, Links};
+use isoscan_local::serve::adapters::{FolderUploads, Links, UploadQuota};
 use isoscan_local::serve::auth::Signer;
 use isoscan_local::sqlite::SqliteState;
 
@@ -34,13 +34,14 @@ async fn sqlite_queue_passes_the_queue_suite() {
 #[tokio::test]
 async fn folder_uploads_pass_the_uploads_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let up = Arc::new(FolderUploads {
-        dir: dir.path().to_path_buf(),
-        links: Links {
+    let up = Arc::new(FolderUploads::new(
+        dir.path().to_path_buf(),
+        Links {
             base: "http://127.0.0.1:1".into(),
             signer: Signer::from_secret(b"0123456789abcdef0123456789abcdef"),
         },
-    });
+        UploadQuota::default(),
+    ));
     let target = up.clone();
     let put: suite::PutFn = Arc::new(move |t, name, bytes| {
         let dest = target.destination(&t.key, &name).expect("destination");

@@ -91,9 +91,10 @@ pub struct ServeSource {
 }
 
 impl ServeSource {
-    pub fn new(roots: Vec<PathBuf>, uploads_dir: PathBuf, links: Links) -> Self {
+    /// Folders under `roots`, never the data folder `data` (uploads are reached by key).
+    pub fn new(roots: Vec<PathBuf>, data: PathBuf, uploads_dir: PathBuf, links: Links) -> Self {
         ServeSource {
-            folders: LocalSource::new(Some(roots)),
+            folders: LocalSource::new(Some(roots)).excluding(vec![data]),
             uploads: LocalSource::new(Some(vec![uploads_dir.clone()])),
             uploads_dir,
             links,
@@ -201,12 +202,77 @@ impl Source for ServeSource {
 struct UploadMeta {
     owner: String,
     purpose: UploadPurpose,
+    /// The size the first file was announced with (uploads made before it was kept: 0).
+    #[serde(default)]
+    announced: u64,
 }
 
-/// Uploads in `DATA/uploads/KEY/`: `meta.json` (owner, purpose) and `files/`.
+/// What one user may keep in uploads.
+#[derive(Debug, Clone)]
+pub struct UploadQuota {
+    /// Uploads asked for whose file has not arrived (expired ones are removed).
+    pub pending: usize,
+    /// Bytes of every upload, those announced and not yet arrived included.
+    pub bytes: u64,
+}
+
+/// Uploads in `DATA/uploads/KEY/`: `meta.json` (owner, purpose) and `files/`, readable by this
+/// user only (folders 0700, files 0600).
 pub struct FolderUploads {
     pub dir: PathBuf,
     pub links: Links,
+    quota: UploadQuota,
+    /// Held while an upload is counted and created, so two requests cannot both pass.
+    creating: std::sync::Mutex<()>,
+}
+
+impl Default for UploadQuota {
+    fn default() -> Self {
+        UploadQuota {
+            pending: 20,
+            bytes: 20 << 30,
+        }
+    }
+}
+
+impl FolderUploads {
+    pub fn new(dir: PathBuf, links: Links, quota: UploadQuota) -> FolderUploads {
+        FolderUploads {
+            dir,
+            links,
+            quota,
+            creating: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Creates `dir` and the folders above it that are missing, each readable by this user only.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Writes a file readable by this user only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// One user's uploads as they are now.
+#[derive(Default)]
+struct Usage {
+    pending: usize,
+    bytes: u64,
 }
 
 impl FolderUploads {
@@ -240,6 +306,44 @@ impl FolderUploads {
         Ok(files.join(name))
     }
 
+    /// What `owner` keeps in uploads; uploads whose link expired before anything arrived are
+    /// removed on the way.
+    fn usage(&self, owner: &str) -> Usage {
+        let mut u = Usage::default();
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return u;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let key = e.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = self.meta(&key) else { continue };
+            if meta.owner != owner {
+                continue;
+            }
+            let files = self.files(&key).unwrap_or_default();
+            let stored: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            if files.is_empty() {
+                let age = std::fs::metadata(e.path().join("meta.json"))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map_or(0, |d| d.as_secs());
+                if age > UPLOAD_TTL_S {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    continue;
+                }
+                u.pending += 1;
+                u.bytes += meta.announced;
+            } else {
+                u.bytes += stored;
+            }
+        }
+        u
+    }
+
     fn files(&self, key: &str) -> Result<Vec<PathBuf>, UploadError> {
         let dir = upload_files(&self.dir, key).ok_or_else(|| UploadError::NotFound(key.into()))?;
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -262,6 +366,26 @@ impl Uploads for FolderUploads {
         purpose: UploadPurpose,
         key: Option<&str>,
     ) -> Result<UploadTicket, UploadError> {
+        let _one = self
+            .creating
+            .lock()
+            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
+        let usage = self.usage(owner);
+        if key.is_none() && usage.pending >= self.quota.pending {
+            return Err(UploadError::Quota(format!(
+                "you have {} uploads waiting for their file; at most {} may wait: send those files, or wait {} minutes for their links to expire",
+                usage.pending,
+                self.quota.pending,
+                UPLOAD_TTL_S / 60
+            )));
+        }
+        if usage.bytes.saturating_add(size) > self.quota.bytes {
+            return Err(UploadError::Quota(format!(
+                "your uploads would take {} MiB; at most {} MiB are kept for one user",
+                (usage.bytes.saturating_add(size)) >> 20,
+                self.quota.bytes >> 20
+            )));
+        }
         let key = match key {
             Some(k) => {
                 let m = self.owned(owner, k)?;
@@ -275,14 +399,15 @@ impl Uploads for FolderUploads {
             None => {
                 let k = hex(&random_bytes::<16>());
                 let dir = self.dir.join(&k);
-                std::fs::create_dir_all(dir.join("files"))
+                private_dir(&dir.join("files"))
                     .map_err(|e| UploadError::Unavailable(e.to_string()))?;
                 let meta = serde_json::to_vec(&UploadMeta {
                     owner: owner.to_string(),
                     purpose,
+                    announced: size,
                 })
                 .map_err(|e| UploadError::Unavailable(e.to_string()))?;
-                std::fs::write(dir.join("meta.json"), meta)
+                write_private(&dir.join("meta.json"), &meta)
                     .map_err(|e| UploadError::Unavailable(e.to_string()))?;
                 k
             }
@@ -378,8 +503,8 @@ impl ReportStore for ReportFolder {
         let tmp = path.with_extension("xlsx.part");
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(&tmp, bytes)?;
+            private_dir(&dir)?;
+            write_private(&tmp, &bytes)?;
             std::fs::rename(&tmp, &path)
         })
         .await

@@ -20,17 +20,21 @@ impl Tokens {
             .insert(token.to_string(), principal.to_string());
     }
 
-    /// Reads a tokens file: one `PRINCIPAL TOKEN` pair a line; `#` starts a comment.
+    /// Reads a tokens file: one `PRINCIPAL TOKEN` pair a line. A line starting with `#` is a
+    /// comment, and so is what follows the pair after a word starting with `#`; a `#` inside a
+    /// token is part of it.
     pub fn read_file(&mut self, path: &Path) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the tokens file {}", path.display()))?;
         for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let mut parts = line.split_whitespace();
-            match (parts.next(), parts.next(), parts.next()) {
+            let (p, t) = (parts.next(), parts.next());
+            let rest = parts.next().filter(|w| !w.starts_with('#'));
+            match (p, t, rest) {
                 (Some(p), Some(t), None) if t.len() >= 16 => self.add(p, t),
                 (Some(_), Some(_), None) => {
                     return Err(anyhow!(
@@ -186,6 +190,12 @@ mod tests {
         assert_eq!(t.principal("aaaaaaaaaaaaaaaa1"), Some("alice"));
         assert_eq!(t.principal("bbbbbbbbbbbbbbbb2"), Some("bob"));
         assert_eq!(t.principal("bbbbbbbbbbbbbbbb"), None);
+        // A `#` inside a token is the token's.
+        std::fs::write(&p, "  # comment\ncarol ab#cdefghijklmnopq\n").unwrap();
+        let mut t = Tokens::default();
+        t.read_file(&p).unwrap();
+        assert_eq!(t.principal("ab#cdefghijklmnopq"), Some("carol"));
+        assert_eq!(t.principal("ab"), None);
         std::fs::write(&p, "carol short\n").unwrap();
         assert!(Tokens::default().read_file(&p).is_err());
     }

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, Request, State, WebSocketUpgrade};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Extension, Path as UrlPath, Query, Request, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
@@ -18,12 +19,16 @@ use tokio::io::AsyncWriteExt;
 
 use super::adapters::{FolderUploads, Links, ReportFolder, ServeSource};
 use super::auth::Tokens;
+use super::guard::{harden, Guard};
+use super::listen::Slot;
 use super::ws::{self, Shared};
 
 /// Largest WebSocket message read at all; messages over the protocol's limit get an ERROR.
 pub const WS_READ_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest drawing served through a link.
 const MAX_DRAWING: u64 = 1 << 30;
+/// An upload whose body stops arriving for this long is dropped.
+const UPLOAD_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct App {
     pub shared: Arc<Shared>,
@@ -33,6 +38,7 @@ pub struct App {
     pub reports: Arc<ReportFolder>,
     pub source: Arc<ServeSource>,
     pub dashboard: PathBuf,
+    pub guard: Guard,
     pub max_upload: u64,
     pub next_conn: AtomicU64,
     /// Held by every socket task: the server waits for all to drop it before it exits (axum's
@@ -47,7 +53,30 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/reports/{file}", get(report))
         .route("/drawings", get(drawing))
         .fallback(get(dashboard))
+        .layer(middleware::from_fn_with_state(app.clone(), hardened))
         .with_state(app)
+}
+
+/// Refuses a request that names another server in `Host` (DNS rebinding), and gives every
+/// answer the browser hardening headers.
+async fn hardened(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}").to_string());
+    if let Some(h) = host.as_deref().filter(|h| !app.guard.host_ok(h)) {
+        tracing::warn!(host = h, "request for another host refused");
+        let mut r = text(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server does not answer to that name: use the address it printed, or start it with --public-url",
+        );
+        harden(r.headers_mut(), None, false);
+        return r;
+    }
+    let drawing = req.uri().path() == "/drawings";
+    let mut r = next.run(req).await;
+    harden(r.headers_mut(), host.as_deref(), drawing);
+    r
 }
 
 fn text(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -62,8 +91,22 @@ struct TokenQuery {
 async fn socket(
     State(app): State<Arc<App>>,
     Query(q): Query<TokenQuery>,
+    slot: Option<Extension<Slot>>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // A page of another site must not drive the socket with a token it got hold of; clients
+    // that send no Origin (scripts) are not pages.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !app.guard.origin_ok(origin) {
+            tracing::warn!(origin, "socket from a foreign page refused");
+            return text(
+                StatusCode::FORBIDDEN,
+                "this page may not use this server: open the dashboard the server serves, or start it with --allow-origin",
+            );
+        }
+    }
     let Some(principal) = q
         .token
         .as_deref()
@@ -91,6 +134,8 @@ async fn socket(
             let (sink, stream) = socket.split();
             ws::run(shared, id, principal, sink, stream).await;
             drop(alive);
+            // The connection's place under the limits is held until the socket closes.
+            drop(slot);
         })
 }
 
@@ -128,7 +173,14 @@ async fn upload(
         "{}.part",
         dest.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    let mut file = match tokio::fs::File::create(&part).await {
+    let mut file = match tokio::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&part)
+        .await
+    {
         Ok(f) => f,
         Err(e) => {
             tracing::error!(error = %e, path = %part.display(), "cannot create an upload");
@@ -137,7 +189,18 @@ async fn upload(
     };
     let mut body = req.into_body().into_data_stream();
     let mut got: u64 = 0;
-    while let Some(chunk) = body.next().await {
+    loop {
+        let chunk = match tokio::time::timeout(UPLOAD_STALL, body.next()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(_) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("the upload stalled for {} s", UPLOAD_STALL.as_secs()),
+                );
+            }
+        };
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -231,14 +294,21 @@ async fn drawing(State(app): State<Arc<App>>, Query(q): Query<DrawingQuery>) -> 
     match app.source.open(&q.src, &q.path, MAX_DRAWING).await {
         Ok(bytes) => {
             let name = q.path.rsplit('/').next().unwrap_or("drawing.pdf");
+            // A PDF is shown; anything else (a scan as PNG or TIFF) is only downloaded.
+            let pdf = name.to_ascii_lowercase().ends_with(".pdf");
             let disp = format!(
-                "inline; filename=\"{}\"",
+                "{}; filename=\"{}\"",
+                if pdf { "inline" } else { "attachment" },
                 name.replace(|c: char| c == '"' || c.is_control() || !c.is_ascii(), "_")
             );
             let mut r = Response::new(Body::from(bytes));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pdf"),
+                HeaderValue::from_static(if pdf {
+                    "application/pdf"
+                } else {
+                    "application/octet-stream"
+                }),
             );
             if let Ok(v) = HeaderValue::from_str(&disp) {
                 r.headers_mut().insert(header::CONTENT_DISPOSITION, v);

@@ -4,8 +4,10 @@
 
 pub mod adapters;
 pub mod auth;
+pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod listen;
 pub mod ws;
 
 use std::os::fd::AsRawFd;
@@ -21,7 +23,7 @@ use tokio::sync::watch;
 use crate::sandbox::ProcessPool;
 use crate::scan::ReadingArgs;
 use crate::sqlite::SqliteState;
-use adapters::{FolderUploads, Links, ReportFolder, ServeSource};
+use adapters::{private_dir, FolderUploads, Links, ReportFolder, ServeSource, UploadQuota};
 use auth::{Signer, Tokens};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +55,38 @@ pub struct ServeArgs {
     /// Largest upload, in MiB.
     #[arg(long, default_value_t = 4096)]
     pub max_upload_mb: u64,
+    /// An S3 location clients may scan, with everything under it (repeat for more). Without
+    /// one, `s3://` locations are refused: the server's AWS credentials are not the clients'.
+    #[arg(long = "allow-s3", value_name = "s3://BUCKET/PREFIX")]
+    pub allow_s3: Vec<String>,
+    /// Let clients scan any Drive folder shared with the server's service account.
+    #[arg(long)]
+    pub allow_drive: bool,
+    /// A web page origin allowed to open the socket besides this server's own (repeat for more),
+    /// e.g. http://localhost:5173 for the dashboard's development server.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// Connections open at once, in all.
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
+    /// Connections open at once from one address.
+    #[arg(long, default_value_t = 128)]
+    pub max_connections_per_address: usize,
+    /// Seconds a request's head may take to arrive (and a kept-alive connection may idle).
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_s: u64,
+    /// Seconds a socket may send nothing before it is closed (the dashboard pings every 4 min).
+    #[arg(long, default_value_t = 600)]
+    pub socket_idle_s: u64,
+    /// Scans one user may have running at once.
+    #[arg(long, default_value_t = 4)]
+    pub max_scans_per_user: u64,
+    /// Uploads one user may have waiting for their file.
+    #[arg(long, default_value_t = 20)]
+    pub max_pending_uploads: usize,
+    /// MiB of uploads kept for one user.
+    #[arg(long, default_value_t = 20480)]
+    pub max_stored_mb: u64,
     #[command(flatten)]
     pub reading: ReadingArgs,
     #[command(flatten)]
@@ -82,14 +116,66 @@ fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
     Ok(DataLock(f))
 }
 
+/// This machine's name, for the address clients of a server bound to every address use.
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer outlives the call, which writes at most its length.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Raises the soft limit on open files to the hard one: connections, the database, drawings
+/// and OCR processes all take descriptors.
+fn raise_file_limit() {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on a struct this function owns.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+fn allowed_remote(args: &ServeArgs) -> anyhow::Result<crate::remote::Allowed> {
+    for s in &args.allow_s3 {
+        let bucket = s.strip_prefix("s3://").and_then(|r| r.split('/').next());
+        if bucket.is_none_or(str::is_empty) {
+            return Err(anyhow!(
+                "--allow-s3 {s}: give s3://BUCKET or s3://BUCKET/PREFIX"
+            ));
+        }
+    }
+    Ok(crate::remote::Allowed {
+        s3: args.allow_s3.clone(),
+        drive: args.allow_drive,
+    })
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data)
+    raise_file_limit();
+    let allowed = allowed_remote(&args)?;
+    private_dir(&args.data)
         .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
     let data = args
         .data
         .canonicalize()
         .with_context(|| format!("{}", args.data.display()))?;
+    {
+        // What the server keeps (uploads, reports, its secret) is readable by its user alone.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", data.display()))?;
+    }
     let _lock = lock_data(&data)?;
     let mut tokens = Tokens::default();
     let mut generated = None;
@@ -122,8 +208,11 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+    let machine = hostname();
     let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_string()
+        machine.clone().unwrap_or_else(|| "127.0.0.1".to_string())
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
     } else {
         addr.ip().to_string()
     };
@@ -142,17 +231,22 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         Arc::new(SqliteState::open(&data.join("isoscan.sqlite3")).map_err(|e| anyhow!("{e}"))?);
     let released = state.recover().await.map_err(|e| anyhow!("{e}"))?;
     let uploads_dir = data.join("uploads");
-    std::fs::create_dir_all(&uploads_dir)?;
+    private_dir(&uploads_dir)?;
     let source = Arc::new(ServeSource::new(
         canon_roots.clone(),
+        data.clone(),
         uploads_dir.clone(),
         links.clone(),
     ));
-    let uploads = Arc::new(FolderUploads {
-        dir: uploads_dir,
-        links: links.clone(),
-    });
-    std::fs::create_dir_all(data.join("reports"))?;
+    let uploads = Arc::new(FolderUploads::new(
+        uploads_dir,
+        links.clone(),
+        UploadQuota {
+            pending: args.max_pending_uploads,
+            bytes: args.max_stored_mb.saturating_mul(1 << 20),
+        },
+    ));
+    private_dir(&data.join("reports"))?;
     let reports = Arc::new(ReportFolder {
         dir: data.join("reports"),
         links: links.clone(),
@@ -163,14 +257,22 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         sessions: state.clone(),
         events: state.clone(),
         queue: state.clone(),
-        source: Arc::new(crate::remote::sources(&args.remote, source.clone()).await?),
+        source: Arc::new(
+            crate::remote::sources(&args.remote, source.clone(), Some(&allowed)).await?,
+        ),
         extractor: Arc::new(ProcessPool::new(args.reading.pool(program))),
         notifier: hub.clone(),
         reports: reports.clone(),
         uploads: uploads.clone(),
-        clock: Arc::new(SystemClock::default()),
+        clock: Arc::new(SystemClock),
     };
-    let engine = Arc::new(Engine::new(ports, EngineConfig::default()));
+    let engine = Arc::new(Engine::new(
+        ports,
+        EngineConfig {
+            max_active_scans: Some(args.max_scans_per_user),
+            ..EngineConfig::default()
+        },
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = vec![];
     for _ in 0..jobs {
@@ -203,6 +305,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
             hub,
             state: state.clone(),
             shutdown: stop_rx.clone(),
+            idle: std::time::Duration::from_secs(args.socket_idle_s.max(1)),
         }),
         tokens,
         links,
@@ -210,6 +313,12 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         reports,
         source,
         dashboard,
+        guard: guard::Guard::new(
+            addr,
+            args.public_url.as_deref(),
+            &args.allow_origins,
+            machine.as_deref(),
+        ),
         max_upload: args.max_upload_mb.saturating_mul(1 << 20),
         next_conn: AtomicU64::new(1),
         alive,
@@ -224,6 +333,33 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         let _ = writeln!(out, "isoscan serve: listening on {base}");
         let _ = writeln!(out, "isoscan serve: folders under {}", roots.join(", "));
         let _ = writeln!(out, "isoscan serve: data in {}", data.display());
+        for r in canon_roots.iter().filter(|r| data.starts_with(r)) {
+            let _ = writeln!(
+                out,
+                "isoscan serve: the data folder is inside {}: it is never listed or scanned",
+                r.display()
+            );
+        }
+        if !args.allow_s3.is_empty() {
+            let _ = writeln!(
+                out,
+                "isoscan serve: S3 locations under {}",
+                args.allow_s3.join(", ")
+            );
+        }
+        if addr.ip().is_unspecified() {
+            let _ = writeln!(
+                out,
+                "isoscan serve: warning: listening on every address of this machine; clients on \
+                 other machines use {base}{}. Tokens and links cross the network in clear: put \
+                 TLS in front (SECURITY_DEPLOYMENT.md)",
+                if args.public_url.is_some() {
+                    ""
+                } else {
+                    " (set --public-url to the address they really use)"
+                }
+            );
+        }
         match &generated {
             Some(t) => {
                 let _ = writeln!(out, "isoscan serve: open {base}/?token={t}");
@@ -235,14 +371,12 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         let _ = out.flush();
     }
     let router = http::router(app);
-    let mut stop_for_server = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop_for_server.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let limits = listen::Limits {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+        max_connections: args.max_connections.max(1),
+        max_per_address: args.max_connections_per_address.max(1),
+    };
+    let server = tokio::spawn(listen::serve(listener, router, limits, stop_rx.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing the jobs in hand");
     eprintln!("isoscan serve: shutting down");
@@ -251,8 +385,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         let _ = w.await;
     }
     match tokio::time::timeout(std::time::Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("connections did not close in time"),
     }

@@ -23,6 +23,8 @@ pub struct Shared {
     pub hub: Arc<Hub>,
     pub state: Arc<SqliteState>,
     pub shutdown: watch::Receiver<bool>,
+    /// A socket the client sends nothing on for this long is closed (the dashboard pings).
+    pub idle: std::time::Duration,
 }
 
 struct Conn<'a, S> {
@@ -168,9 +170,13 @@ where
         ctl,
         sent: HashMap::new(),
     };
+    let idle = tokio::time::sleep(shared.idle);
+    tokio::pin!(idle);
     loop {
         let r = tokio::select! {
-            m = stream.next() => match m {
+            m = stream.next() => {
+                idle.as_mut().reset(tokio::time::Instant::now() + shared.idle);
+                match m {
                 Some(Ok(Message::Text(t))) => conn.handle(t.as_str()).await,
                 Some(Ok(Message::Binary(_))) => {
                     conn.error("", "malformed", "messages are JSON text, not binary".into()).await
@@ -195,7 +201,17 @@ where
                     tracing::debug!(error = %e, "socket error");
                     break;
                 }
-            },
+            }},
+            () = &mut idle => {
+                let _ = conn
+                    .sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1000,
+                        reason: format!("idle for {} s: send ping to keep a socket open", shared.idle.as_secs()).into(),
+                    })))
+                    .await;
+                break;
+            }
             Some(out) = rx.recv() => conn.deliver(&out.session, out.seq, &out.json).await,
             Some(c) = ctl_rx.recv() => match c {
                 Control::Lagged(session) => {
