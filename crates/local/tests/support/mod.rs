@@ -37,15 +37,22 @@ impl Server {
         std::fs::create_dir_all(data).expect("data dir");
         let tokens = data.join("tokens.txt");
         std::fs::write(&tokens, format!("alice {ALICE}\nbob {BOB}\n")).expect("tokens");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isoscan"))
-            .args(["serve", "--port", "0", "--data"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_isoscan"));
+        cmd.args(["serve", "--port", "0", "--data"])
             .arg(data)
             .arg("--root")
             .arg(root)
             .arg("--tokens-file")
             .arg(&tokens)
             .args(extra)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        Server::spawn(cmd, data).0
+    }
+
+    /// Starts `cmd` (an `isoscan serve` on port 0) and reads its address; also returns the
+    /// lines it printed up to the address and after, until it printed `open`.
+    pub fn spawn(mut cmd: Command, data: &Path) -> (Server, Vec<String>) {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -53,20 +60,28 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut port = None;
+        let mut printed = vec![];
         for line in lines.by_ref() {
             let line = line.expect("read stdout");
             if let Some(url) = line.strip_prefix("isoscan serve: listening on http://") {
                 port = url.rsplit(':').next().and_then(|p| p.parse().ok());
+            }
+            let last = line.starts_with("isoscan serve: open ");
+            printed.push(line);
+            if last {
                 break;
             }
         }
         // Keep draining, so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            port: port.expect("the server printed its address"),
-            data: data.to_path_buf(),
-        }
+        (
+            Server {
+                child,
+                port: port.expect("the server printed its address"),
+                data: data.to_path_buf(),
+            },
+            printed,
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -134,6 +149,17 @@ impl Client {
         }
     }
 
+    /// The next text message as sent; `None` once the connection is closed.
+    pub async fn next_raw(&mut self) -> Option<String> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(t)) => return Some(t.to_string()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     pub async fn next(&mut self) -> Value {
         self.next_within(60).await.expect("connection open")
     }
@@ -181,17 +207,51 @@ pub fn is_end(v: &Value) -> bool {
 
 /// A plain HTTP/1.1 request on loopback: (status, body).
 pub async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let (status, _, body) = http_with(method, url, &[], body).await;
+    (status, body)
+}
+
+/// A plain HTTP/1.1 request with more header lines (`Name: value`): (status, head, body).
+/// A `Host:` line among them replaces the one made from the URL.
+pub async fn http_with(
+    method: &str,
+    url: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut s = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let mut extra = String::new();
+    if !headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        extra.push_str(&format!("Host: {host}\r\n"));
+    }
+    for h in headers {
+        extra.push_str(h);
+        extra.push_str("\r\n");
+    }
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.expect("write");
     s.write_all(body).await.expect("write body");
     let mut buf = vec![];
-    s.read_to_end(&mut buf).await.expect("read");
+    // Up to the end of the head; a switch of protocols (101) has no end to read to.
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.expect("read");
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    if !buf.starts_with(b"HTTP/1.1 101") {
+        s.read_to_end(&mut buf).await.expect("read");
+    }
     let end = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -209,7 +269,7 @@ pub async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
             .contains("transfer-encoding: chunked"),
         "chunked bodies are not read here"
     );
-    (status, body)
+    (status, head, body)
 }
 
 /// What one `isoscan scan` run did.
