@@ -7,7 +7,8 @@ export default defineConfig({
   plugins: [react(), tailwindcss()],
   server: {
     // `npm run dev` talks to a local `isoscan serve` on port 3000.
-    proxy: { "/ws": { target: "ws://127.0.0.1:3000", ws: true } },
+    // changeOrigin: the server checks Host; start it with --allow-origin http://localhost:5173.
+    proxy: { "/ws": { target: "ws://127.0.0.1:3000", ws: true, changeOrigin: true } },
   },
   test: {
     environment: "jsdom",

@@ -243,10 +243,19 @@ fn drive_errors_say_what_to_do() {
 async fn isoscan_serve_scans_drive_and_s3_like_a_folder() {
     let r = tokio::task::spawn_blocking(|| setup(12)).await.unwrap();
     let key = r.key.display().to_string();
+    // The operator allows this bucket's prefix and Drive.
     let server = Server::start_with_env(
         &r.dir.path().join("data"),
         &r.dir.path().join("root"),
-        &["--jobs", "2", "--drive-credentials", &key],
+        &[
+            "--jobs",
+            "2",
+            "--drive-credentials",
+            &key,
+            "--allow-drive",
+            "--allow-s3",
+            &r.s3,
+        ],
         &r.env,
     );
     let mut alice = server.client(ALICE).await;
