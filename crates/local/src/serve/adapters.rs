@@ -10,7 +10,7 @@ use isoscan_core::protocol::UploadPurpose;
 use isoscan_core::result::FileRef;
 use isoscan_engine::ports::*;
 
-use super::auth::{encode, hex, random_bytes, Signer};
+use super::auth::{encode, hex, random_bytes, write_private, Signer};
 use crate::source::LocalSource;
 
 /// How long an upload URL and a report link live, in seconds.
@@ -253,19 +253,6 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-}
-
-/// Writes a file readable by this user only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
 }
 
 /// One user's uploads as they are now.

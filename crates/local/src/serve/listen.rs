@@ -111,6 +111,12 @@ pub async fn serve(
         let mut stop = stop.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
+            // A client that sends nothing at all gets the same time as a slow head.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let for_requests = slot.clone();
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(for_requests.clone());
