@@ -76,6 +76,9 @@ pub enum ServerMessage {
         matches: Vec<MatchData>,
         errors: Vec<FileErrorData>,
         last_seq: u64,
+        /// The original dashboard's fields, for its `reconnect`.
+        #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+        original: Option<Box<OriginalSync>>,
     },
     Targets {
         count: u64,
@@ -94,6 +97,43 @@ pub enum ServerMessage {
         expires_in: u64,
     },
     Pong {},
+}
+
+/// What the original dashboard reads from SYNC_STATE when it reloads (`reconnect`), beside
+/// isoscan's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OriginalSync {
+    /// `IN_PROGRESS` while the scan runs, then `COMPLETE`, `CANCELLED` or `FAILED`.
+    pub status: String,
+    pub processed_count: u64,
+    pub total_files: u64,
+    /// 0 to 100.
+    pub progress: u64,
+    pub results: Vec<OriginalResult>,
+    pub message: String,
+    /// The report, once the scan has completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+}
+
+/// One row of the original dashboard's table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OriginalResult {
+    pub hole_code: String,
+    pub file_name: String,
+    pub status: String,
+    pub pdf_link: String,
+}
+
+impl From<&MatchData> for OriginalResult {
+    fn from(m: &MatchData) -> Self {
+        OriginalResult {
+            hole_code: m.hole_code.clone(),
+            file_name: m.file_name.clone(),
+            status: m.status.clone(),
+            pdf_link: m.pdf_link.clone(),
+        }
+    }
 }
 
 /// A session's counters as SYNC_STATE carries them.
@@ -170,6 +210,8 @@ pub enum ClientMessage {
     Subscribe {
         session_id: String,
         since: Option<u64>,
+        /// Sent as the original dashboard's `reconnect`: SYNC_STATE carries its fields too.
+        original: bool,
     },
     CancelScan {
         session_id: String,
@@ -372,15 +414,16 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
             }
             ClientMessage::CheckTargets { targets }
         }
-        "subscribe" | "cancel_scan" | "get_report" => {
+        "subscribe" | "reconnect" | "cancel_scan" | "get_report" => {
             let w: SessionWire = field(a, v)?;
             if w.session_id.is_empty() {
                 return Err(bad(a, "session_id is empty"));
             }
             match a {
-                "subscribe" => ClientMessage::Subscribe {
+                "subscribe" | "reconnect" => ClientMessage::Subscribe {
                     session_id: w.session_id,
                     since: w.since,
+                    original: a == "reconnect",
                 },
                 "cancel_scan" => ClientMessage::CancelScan {
                     session_id: w.session_id,
@@ -454,6 +497,73 @@ mod tests {
     use crate::result::FileRef;
 
     #[test]
+    fn sync_state_carries_the_original_dashboards_fields_only_when_asked() {
+        let session = SessionState {
+            status: "RUNNING".into(),
+            source: "src".into(),
+            processed: 3,
+            total: 4,
+            matches: 1,
+            errors: 0,
+            skipped: 0,
+            listing_done: true,
+            target_count: 2,
+            started_at: 1,
+            finished_at: None,
+            download_url: None,
+            codes_found: vec![],
+            codes_not_found: vec![],
+            message: None,
+        };
+        let sync = |original| Envelope {
+            session_id: "s1".into(),
+            seq: 0,
+            ts: None,
+            message: ServerMessage::SyncState {
+                session: session.clone(),
+                matches: vec![],
+                errors: vec![],
+                last_seq: 7,
+                original,
+            },
+        };
+        let plain = serde_json::to_value(sync(None)).unwrap();
+        assert!(plain.get("processed_count").is_none(), "{plain}");
+        let original = Some(Box::new(OriginalSync {
+            status: "IN_PROGRESS".into(),
+            processed_count: 3,
+            total_files: 4,
+            progress: 75,
+            results: vec![OriginalResult {
+                hole_code: "A, B".into(),
+                file_name: "x.pdf".into(),
+                status: "2 Codes".into(),
+                pdf_link: "l".into(),
+            }],
+            message: "Processing: 3/4 files".into(),
+            download_url: None,
+        }));
+        let v = serde_json::to_value(sync(original.clone())).unwrap();
+        assert_eq!(v["type"], "SYNC_STATE");
+        assert_eq!(v["status"], "IN_PROGRESS");
+        assert_eq!(v["session"]["status"], "RUNNING");
+        assert_eq!(
+            (
+                v["processed_count"].as_u64(),
+                v["total_files"].as_u64(),
+                v["progress"].as_u64()
+            ),
+            (Some(3), Some(4), Some(75))
+        );
+        assert_eq!(v["results"][0]["hole_code"], "A, B");
+        assert_eq!(v["results"][0]["pdf_link"], "l");
+        assert_eq!(v["message"], "Processing: 3/4 files");
+        assert!(v.get("download_url").is_none());
+        let back: Envelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back, sync(original));
+    }
+
+    #[test]
     fn client_messages() {
         assert_eq!(
             parse_client(r#"{"action":"ping"}"#),
@@ -470,6 +580,22 @@ mod tests {
         );
         let e = parse_client(r#"{"action":"subscribe"}"#).unwrap_err();
         assert!(e.to_string().contains("session_id"), "{e}");
+        // The original dashboard's name for subscribe.
+        assert_eq!(
+            parse_client(r#"{"action":"reconnect","session_id":"s1"}"#),
+            Ok(ClientMessage::Subscribe {
+                session_id: "s1".into(),
+                since: None,
+                original: true
+            })
+        );
+        assert!(matches!(
+            parse_client(r#"{"action":"subscribe","session_id":"s1"}"#),
+            Ok(ClientMessage::Subscribe {
+                original: false,
+                ..
+            })
+        ));
         let e = parse_client(r#"{"action":"subscribe","session_id":5}"#).unwrap_err();
         assert_eq!(e.code(), "bad_request");
         let big = format!(

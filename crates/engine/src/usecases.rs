@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use isoscan_core::matcher::{Discoverer, Matcher};
 use isoscan_core::protocol::{
-    ClientMessage, ServerMessage, SessionState, TargetsInput, UploadPurpose, MAX_FILE_CONTENT,
+    ClientMessage, OriginalResult, OriginalSync, ServerMessage, SessionState, TargetsInput,
+    UploadPurpose, MAX_FILE_CONTENT,
 };
 use isoscan_core::report::{ReportBuilder, ReportSummary};
 use isoscan_core::result::{FileRef, FileResult, Outcome};
@@ -858,11 +859,13 @@ impl Engine {
     }
 
     /// SYNC_STATE of `owner`'s session: its counters and every match and file error in the
-    /// log up to `last_seq`; a client then follows from `last_seq` (or its own `since`).
+    /// log up to `last_seq`; a client then follows from `last_seq` (or its own `since`). With
+    /// `original`, also the fields the original dashboard reads after its `reconnect`.
     pub async fn sync_state(
         &self,
         session_id: &str,
         owner: &str,
+        original: bool,
     ) -> Result<ServerMessage, EngineError> {
         let s = self.owned(session_id, owner).await?;
         let mut matches = vec![];
@@ -925,6 +928,32 @@ impl Engine {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let download_url = download_url.or(s.report_url);
+        let original = original.then(|| {
+            let complete = s.status == SessionStatus::Complete;
+            Box::new(OriginalSync {
+                status: if s.status.is_final() {
+                    status.clone()
+                } else {
+                    "IN_PROGRESS".to_string()
+                },
+                processed_count: s.processed,
+                total_files: s.total,
+                progress: if complete {
+                    100
+                } else {
+                    (s.processed * 100)
+                        .checked_div(s.total)
+                        .unwrap_or(0)
+                        .min(100)
+                },
+                results: matches.iter().map(OriginalResult::from).collect(),
+                message: end_message
+                    .clone()
+                    .unwrap_or_else(|| format!("Processing: {}/{} files", s.processed, s.total)),
+                download_url: download_url.clone().filter(|_| complete),
+            })
+        });
         Ok(ServerMessage::SyncState {
             session: SessionState {
                 status,
@@ -938,7 +967,7 @@ impl Engine {
                 target_count: s.target_count,
                 started_at: s.started_at_ms,
                 finished_at: s.finished_at_ms,
-                download_url: download_url.or(s.report_url),
+                download_url,
                 codes_found: codes.0,
                 codes_not_found: codes.1,
                 message: end_message,
@@ -946,6 +975,7 @@ impl Engine {
             matches,
             errors,
             last_seq,
+            original,
         })
     }
 
@@ -1011,27 +1041,29 @@ impl Engine {
                     Err(e) => reply("", e.to_client()),
                 }
             }
-            ClientMessage::Subscribe { session_id, since } => {
-                match self.sync_state(&session_id, principal).await {
-                    Ok(m) => {
-                        let last = match &m {
-                            ServerMessage::SyncState { last_seq, .. } => *last_seq,
-                            _ => 0,
-                        };
-                        vec![
-                            Step::Reply {
-                                session: session_id.clone(),
-                                message: m,
-                            },
-                            Step::Follow {
-                                session: session_id,
-                                since: since.unwrap_or(last),
-                            },
-                        ]
-                    }
-                    Err(e) => reply(&session_id, e.to_client()),
+            ClientMessage::Subscribe {
+                session_id,
+                since,
+                original,
+            } => match self.sync_state(&session_id, principal, original).await {
+                Ok(m) => {
+                    let last = match &m {
+                        ServerMessage::SyncState { last_seq, .. } => *last_seq,
+                        _ => 0,
+                    };
+                    vec![
+                        Step::Reply {
+                            session: session_id.clone(),
+                            message: m,
+                        },
+                        Step::Follow {
+                            session: session_id,
+                            since: since.unwrap_or(last),
+                        },
+                    ]
                 }
-            }
+                Err(e) => reply(&session_id, e.to_client()),
+            },
             ClientMessage::CancelScan { session_id } => {
                 match self.cancel(&session_id, principal).await {
                     Ok(true) => reply(

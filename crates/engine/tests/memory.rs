@@ -396,8 +396,8 @@ async fn expiring_links_are_signed_anew_for_the_report_and_for_a_client_that_ask
         }
         other => panic!("{other:?}"),
     };
-    let first = snapshot(r.engine.sync_state(&s.id, "me").await.unwrap());
-    let second = snapshot(r.engine.sync_state(&s.id, "me").await.unwrap());
+    let first = snapshot(r.engine.sync_state(&s.id, "me", false).await.unwrap());
+    let second = snapshot(r.engine.sync_state(&s.id, "me", false).await.unwrap());
     assert_eq!(first.len(), live.len());
     assert!(
         first

@@ -436,11 +436,17 @@ impl Deployment {
                         // Too large for one API Gateway message: the counters alone, then the
                         // whole log message by message.
                         if let ServerMessage::SyncState {
-                            matches, errors, ..
+                            matches,
+                            errors,
+                            original,
+                            ..
                         } = &mut env.message
                         {
                             matches.clear();
                             errors.clear();
+                            if let Some(o) = original {
+                                o.results.clear();
+                            }
                             replay_all = true;
                         }
                     }

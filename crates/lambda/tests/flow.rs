@@ -707,6 +707,19 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
         .await
         .expect("start");
     let session = session_of(&r, &c1).await;
+    // The original dashboard reloaded before any file was read.
+    let early = reload_as_the_original(&r, &session).await;
+    assert_eq!(
+        (
+            early["status"].as_str(),
+            early["processed_count"].as_u64(),
+            early["progress"].as_u64()
+        ),
+        (Some("IN_PROGRESS"), Some(0), Some(0)),
+        "{early}"
+    );
+    assert_eq!(early["results"], json!([]));
+    assert!(early.get("download_url").is_none(), "{early}");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let s = r.store.get(&session).await.unwrap().unwrap();
@@ -739,6 +752,87 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
     }
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
+
+    // Reloaded once the scan completed: its progress bar, table and download link.
+    let sync = reload_as_the_original(&r, &session).await;
+    let complete = log
+        .iter()
+        .find_map(|e| match &e.message {
+            ServerMessage::Complete {
+                download_url,
+                message,
+                ..
+            } => Some((download_url.clone(), message.clone())),
+            _ => None,
+        })
+        .expect("COMPLETE");
+    assert_eq!(sync["status"], "COMPLETE", "{sync}");
+    assert_eq!(
+        (
+            sync["processed_count"].as_u64(),
+            sync["total_files"].as_u64(),
+            sync["progress"].as_u64()
+        ),
+        (Some(15), Some(15), Some(100))
+    );
+    assert_eq!(sync["download_url"].as_str(), Some(complete.0.as_str()));
+    assert_eq!(sync["message"].as_str(), Some(complete.1.as_str()));
+    let rows: std::collections::BTreeSet<(String, String, String, String)> = log
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::MatchFound { data } => Some((
+                data.hole_code.clone(),
+                data.file_name.clone(),
+                data.status.clone(),
+                data.pdf_link.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let shown: std::collections::BTreeSet<(String, String, String, String)> = sync["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (f("hole_code"), f("file_name"), f("status"), f("pdf_link"))
+        })
+        .collect();
+    assert_eq!(shown, rows);
+    assert_eq!(
+        sync["results"].as_array().map(Vec::len),
+        Some(expected.len())
+    );
+}
+
+/// A new connection sends what the original dashboard sends when its page reloads, then its
+/// heartbeat; returns the SYNC_STATE it got (after checking the heartbeat was answered).
+async fn reload_as_the_original(r: &Rig, session: &str) -> serde_json::Value {
+    let c = unique("reload");
+    r.dep
+        .connect(&c, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    r.dep
+        .message(
+            &c,
+            &json!({"action": "reconnect", "session_id": session}).to_string(),
+        )
+        .await
+        .expect("reconnect");
+    r.dep
+        .message(&c, &json!({"action": "ping"}).to_string())
+        .await
+        .expect("ping");
+    let got = posted(&c).await;
+    let sync = got
+        .iter()
+        .find(|m| m["type"] == "SYNC_STATE")
+        .unwrap_or_else(|| panic!("no SYNC_STATE: {got:?}"))
+        .clone();
+    assert_eq!(sync["session_id"], session);
+    assert!(got.iter().any(|m| m["type"] == "PONG"), "{got:?}");
+    sync
 }
 
 /// Runs every queued job until the scan ends; returns its COMPLETE message and MATCH_FOUNDs

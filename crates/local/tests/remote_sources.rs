@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use isoscan_drive::testing::{serve_in_thread, FakeDrive, ACCOUNT};
 use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::*;
 
 const ROOT: &str = "projectroot00000000000000";
@@ -269,4 +269,110 @@ async fn isoscan_serve_scans_drive_and_s3_like_a_folder() {
     assert!(!got[0].0.is_empty());
     assert_eq!(got[1], got[0], "S3");
     assert_eq!(got[2], got[0], "Drive");
+}
+
+/// The original dashboard's messages, in its order, against `isoscan serve`: `start_scan` with
+/// a Drive link and the codes, then, as when its page reloads, `reconnect` on a new connection
+/// and its heartbeat. The SYNC_STATE restores its progress bar, table and download link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_dashboard_reloads_against_isoscan_serve() {
+    let r = tokio::task::spawn_blocking(|| setup(12)).await.unwrap();
+    let key = r.key.display().to_string();
+    let server = Server::start_with_env(
+        &r.dir.path().join("data"),
+        &r.dir.path().join("root"),
+        &["--jobs", "1", "--drive-credentials", &key, "--allow-drive"],
+        &r.env,
+    );
+    let mut page = server.client(ALICE).await;
+    page.send(
+        json!({"action": "start_scan", "drive_link": r.drive_link(), "target_hole_codes": r.codes}),
+    )
+    .await;
+    let started = page
+        .until(|m| m["type"] == "STARTED" || m["type"] == "ERROR")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(started["type"], "STARTED", "{started}");
+    let session = started["session_id"].as_str().unwrap().to_string();
+
+    // Reloaded while the scan runs (or just after, on a fast machine).
+    let mut reloaded = server.client(ALICE).await;
+    reloaded
+        .send(json!({"action": "reconnect", "session_id": session}))
+        .await;
+    let sync = reloaded
+        .until(|m| m["type"] == "SYNC_STATE" || m["type"] == "ERROR")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(sync["type"], "SYNC_STATE", "{sync}");
+    let (processed, total) = (
+        sync["processed_count"].as_u64().unwrap(),
+        sync["total_files"].as_u64().unwrap(),
+    );
+    assert!(processed <= total, "{sync}");
+    match sync["status"].as_str() {
+        Some("IN_PROGRESS") => {
+            assert!(sync.get("download_url").is_none(), "{sync}");
+            assert_eq!(
+                sync["message"],
+                format!("Processing: {processed}/{total} files")
+            );
+        }
+        Some("COMPLETE") => assert_eq!(sync["progress"], 100),
+        other => panic!("status {other:?}: {sync}"),
+    }
+    // The reloaded page follows the scan to its end, and its heartbeat is answered.
+    let end = reloaded.until(is_end).await.pop().unwrap();
+    assert_eq!(end["type"], "COMPLETE", "{end}");
+    reloaded.send(json!({"action": "ping"})).await;
+    assert_eq!(
+        reloaded.next_within(60).await.expect("a reply")["type"],
+        "PONG"
+    );
+
+    // Reloaded after it completed.
+    let msgs = page.until(is_end).await;
+    let mut again = server.client(ALICE).await;
+    again
+        .send(json!({"action": "reconnect", "session_id": session}))
+        .await;
+    let sync = again
+        .until(|m| m["type"] == "SYNC_STATE")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(sync["status"], "COMPLETE", "{sync}");
+    assert_eq!(sync["progress"], 100);
+    assert_eq!(sync["processed_count"], end["total_processed"]);
+    assert_eq!(sync["total_files"], end["total_processed"]);
+    assert_eq!(sync["message"], end["message"]);
+    assert_eq!(sync["download_url"], end["download_url"]);
+    let row = |m: &Value| {
+        let f = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+        (f("hole_code"), f("file_name"), f("status"), f("pdf_link"))
+    };
+    let live: std::collections::BTreeSet<_> = msgs
+        .iter()
+        .filter(|m| m["type"] == "MATCH_FOUND")
+        .map(|m| row(&m["data"]))
+        .collect();
+    let shown: Vec<_> = sync["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(row)
+        .collect();
+    assert!(!live.is_empty());
+    assert_eq!(shown.len(), live.len(), "one row a drawing");
+    assert_eq!(
+        shown.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        live
+    );
+    // Its "Download Final Excel" link.
+    let (status, body) = http("GET", sync["download_url"].as_str().unwrap(), b"").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"PK"));
 }
