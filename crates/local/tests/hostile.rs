@@ -656,8 +656,35 @@ async fn quotas_name_the_limit() {
         }
     }
     assert_eq!(refused, 2997);
-    let folders = std::fs::read_dir(dir.path().join("data/uploads"))
+    let uploads = dir.path().join("data/uploads");
+    let folders: Vec<PathBuf> = std::fs::read_dir(&uploads)
         .unwrap()
-        .count();
-    assert_eq!(folders, 3);
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 3);
+
+    // Links expired 15 minutes after they were given: those uploads stop counting and are
+    // removed, except one whose file is still arriving.
+    std::fs::write(folders[0].join("files/l0.csv.part"), "half").unwrap();
+    for f in &folders {
+        let status = Command::new("touch")
+            .args(["-d", "20 minutes ago"])
+            .arg(f.join("meta.json"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let m = bob
+        .ask(json!({"action": "request_upload", "file_name": "late.csv", "size": 10, "purpose": "targets"}), "UPLOAD_URL")
+        .await;
+    assert_eq!(m["type"], "UPLOAD_URL", "{m}");
+    let left: Vec<PathBuf> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left.contains(&folders[0]),
+        "the upload still arriving was removed"
+    );
 }

@@ -318,7 +318,10 @@ impl FolderUploads {
                     .ok()
                     .and_then(|t| t.elapsed().ok())
                     .map_or(0, |d| d.as_secs());
-                if age > UPLOAD_TTL_S {
+                // A file still arriving (`.part`) keeps its upload, however old the link.
+                let arriving =
+                    std::fs::read_dir(e.path().join("files")).is_ok_and(|mut d| d.next().is_some());
+                if age > UPLOAD_TTL_S && !arriving {
                     let _ = std::fs::remove_dir_all(e.path());
                     continue;
                 }
