@@ -688,3 +688,50 @@ async fn quotas_name_the_limit() {
         "the upload still arriving was removed"
     );
 }
+
+/// Bound to every address, the server says so, prints the address other machines use, and
+/// answers requests naming this machine or an address of it, not other names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_every_address_warns_and_names_the_address_clients_use() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("root")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_isoscan"));
+    cmd.args([
+        "serve", "--port", "0", "--bind", "0.0.0.0", "--token", ALICE, "--data",
+    ])
+    .arg(dir.path().join("data"))
+    .arg("--root")
+    .arg(dir.path().join("root"));
+    let (server, printed) = Server::spawn(cmd, &dir.path().join("data"));
+    let listening = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("isoscan serve: listening on http://"))
+        .expect("address")
+        .to_string();
+    assert!(
+        !listening.starts_with("127.0.0.1") && !listening.starts_with("0.0.0.0"),
+        "{listening}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("warning: listening on every address")
+                && l.contains(&listening)
+                && l.contains("TLS")),
+        "{printed:?}"
+    );
+    for host in [listening.clone(), format!("10.20.30.40:{}", server.port)] {
+        let (status, _, _) =
+            http_with("GET", &server.url("/ws"), &[&format!("Host: {host}")], b"").await;
+        // The route answers (here: not a WebSocket handshake), the name check let it through.
+        assert_eq!(status, 400, "{host}");
+    }
+    let (status, _, _) = http_with(
+        "GET",
+        &server.url("/ws"),
+        &[&format!("Host: rebind.example:{}", server.port)],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 421);
+}
