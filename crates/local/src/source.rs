@@ -42,8 +42,9 @@ enum Entry {
 pub struct LocalSource {
     /// When set, only locations under these folders are accepted.
     roots: Option<Vec<PathBuf>>,
-    /// The roots as given, before links were resolved: a location is first compared with
-    /// these, as written, so that whether a path outside exists is never told.
+    /// The roots as given (made absolute, `..` folded), before links were resolved: a location
+    /// is first compared with these, as written, so that whether a path outside exists is
+    /// never told.
     given_roots: Vec<PathBuf>,
     /// Folders never listed or read, even under a root (a server's own data folder).
     excluded: Vec<PathBuf>,
@@ -123,13 +124,14 @@ fn rel_path(parts: &[String]) -> String {
 
 impl LocalSource {
     pub fn new(roots: Option<Vec<PathBuf>>) -> Self {
+        let given_roots = roots.iter().flatten().map(|r| lexical(r)).collect();
         let roots = roots.map(|r| {
             r.into_iter()
                 .map(|p| p.canonicalize().unwrap_or(p))
                 .collect()
         });
         LocalSource {
-            given_roots: roots.clone().unwrap_or_default(),
+            given_roots,
             roots,
             excluded: vec![],
             zip_limits: ZipLimits::default(),
@@ -186,13 +188,7 @@ impl LocalSource {
         if let Some(roots) = &self.roots {
             let lex = lexical(&path);
             let under = |r: &PathBuf| lex.starts_with(r);
-            if !roots.iter().any(under)
-                && !self
-                    .given_roots
-                    .iter()
-                    .map(|r| lexical(r))
-                    .any(|r| under(&r))
-            {
+            if !roots.iter().any(under) && !self.given_roots.iter().any(under) {
                 return Err(outside());
             }
         }
