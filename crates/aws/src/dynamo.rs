@@ -56,34 +56,22 @@ fn get_n(item: &Item, k: &str) -> u64 {
 }
 
 fn status_str(st: SessionStatus) -> &'static str {
-    match st {
-        SessionStatus::Running => "RUNNING",
-        SessionStatus::Finalizing => "FINALIZING",
-        SessionStatus::Complete => "COMPLETE",
-        SessionStatus::Cancelled => "CANCELLED",
-        SessionStatus::Failed => "FAILED",
-    }
+    st.as_str()
 }
 
-fn parse_status(v: &str) -> SessionStatus {
-    match v {
-        "FINALIZING" => SessionStatus::Finalizing,
-        "COMPLETE" => SessionStatus::Complete,
-        "CANCELLED" => SessionStatus::Cancelled,
-        "FAILED" => SessionStatus::Failed,
-        _ => SessionStatus::Running,
-    }
-}
-
-fn to_session(item: &Item) -> Session {
-    Session {
+fn to_session(item: &Item) -> Result<Session, StoreError> {
+    let status = get_s(item, "status").unwrap_or_default();
+    let status = status
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("session {:?}: {e}", get_s(item, "id"))))?;
+    Ok(Session {
         id: get_s(item, "id").unwrap_or_default(),
         owner: get_s(item, "owner").unwrap_or_default(),
         source: get_s(item, "source").unwrap_or_default(),
         target_count: get_n(item, "target_count"),
         duplicates: get_n(item, "duplicates"),
         pattern: get_s(item, "pattern"),
-        status: parse_status(&get_s(item, "status").unwrap_or_default()),
+        status,
         listing_done: item
             .get("listing_done")
             .and_then(|v| v.as_bool().ok())
@@ -97,7 +85,7 @@ fn to_session(item: &Item) -> Session {
         started_at_ms: get_n(item, "started_at"),
         finished_at_ms: item.get("finished_at").map(|_| get_n(item, "finished_at")),
         report_url: get_s(item, "report_url"),
-    }
+    })
 }
 
 /// The store on one DynamoDB table.
@@ -185,7 +173,11 @@ impl DynamoStore {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.meta(pk(id)).await?.as_ref().map(to_session))
+        self.meta(pk(id))
+            .await?
+            .as_ref()
+            .map(to_session)
+            .transpose()
     }
 
     /// After a failed condition: whether the update carrying `token` was applied after all

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use isoscan_core::location::Location;
 use isoscan_core::protocol::UploadPurpose;
 use isoscan_engine::ports::*;
 
@@ -136,6 +137,50 @@ impl S3Reports {
     }
 }
 
+/// A report written to a temporary file (Lambda's only writable folder) and streamed to the
+/// bucket on `store`: the workbook is never in memory whole.
+struct S3ReportWriter {
+    reports: S3Reports,
+    session: String,
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl std::io::Write for S3ReportWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl std::io::Seek for S3ReportWriter {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+#[async_trait]
+impl ReportWriter for S3ReportWriter {
+    async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
+        let S3ReportWriter {
+            reports,
+            session,
+            file,
+        } = *self;
+        let file = file
+            .into_inner()
+            .map_err(|e| ReportStoreError(format!("cannot write the report: {}", e.error())))?;
+        let body = ByteStream::from_path(file.path())
+            .await
+            .map_err(|e| ReportStoreError(format!("cannot read the report: {e}")))?;
+        // `file` lives until the upload has read it, and is removed when dropped.
+        let url = reports.upload(&session, body).await;
+        drop(file);
+        url
+    }
+}
+
 #[async_trait]
 impl ReportStore for S3Reports {
     fn scratch_dir(&self) -> Option<PathBuf> {
@@ -143,20 +188,19 @@ impl ReportStore for S3Reports {
         Some(std::env::temp_dir())
     }
 
-    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
-        self.upload(session_id, ByteStream::from(bytes)).await
-    }
-
-    async fn put_file(
-        &self,
-        session_id: &str,
-        path: &std::path::Path,
-    ) -> Result<String, ReportStoreError> {
-        // Streamed from the file: the workbook is never in memory whole.
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|e| ReportStoreError(format!("cannot read the report: {e}")))?;
-        self.upload(session_id, body).await
+    async fn writer(&self, session_id: &str) -> Result<Box<dyn ReportWriter>, ReportStoreError> {
+        let file = tempfile::Builder::new()
+            .prefix("isoscan-report-")
+            .suffix(".xlsx")
+            .tempfile()
+            .map_err(|e| ReportStoreError(format!("cannot write the report: {e}")))?;
+        Ok(Box::new(S3ReportWriter {
+            reports: S3Reports {
+                bucket: self.bucket.clone(),
+            },
+            session: session_id.to_string(),
+            file: std::io::BufWriter::new(file),
+        }))
     }
 
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {
@@ -360,31 +404,24 @@ impl S3Source {
 
     /// (bucket, prefix) of a location this source reads.
     fn resolve(&self, location: &str) -> Result<(String, String), SourceError> {
-        if let Some(key) = location.strip_prefix("upload:") {
-            if !valid_key(key) {
-                return Err(SourceError::Invalid(format!(
-                    "{location}: not an upload key"
-                )));
+        match Location::parse(location) {
+            Ok(Location::Upload { key }) => {
+                if !valid_key(&key) {
+                    return Err(SourceError::Invalid(format!(
+                        "{location}: not an upload key"
+                    )));
+                }
+                let uploads = self.uploads.as_ref().ok_or_else(|| {
+                    SourceError::Invalid(format!("{location}: uploads are not kept in S3 here"))
+                })?;
+                Ok((uploads.bucket.name.clone(), S3Uploads::files_prefix(&key)))
             }
-            let uploads = self.uploads.as_ref().ok_or_else(|| {
-                SourceError::Invalid(format!("{location}: uploads are not kept in S3 here"))
-            })?;
-            return Ok((uploads.bucket.name.clone(), S3Uploads::files_prefix(key)));
-        }
-        let rest = location.strip_prefix("s3://").ok_or_else(|| {
-            SourceError::Invalid(format!(
+            Ok(Location::S3 { bucket, prefix }) => Ok((bucket, prefix)),
+            Err(e) => Err(SourceError::Invalid(e.to_string())),
+            Ok(_) => Err(SourceError::Invalid(format!(
                 "{location}: give s3://bucket/prefix or an upload; this deployment does not read folders of a machine"
-            ))
-        })?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(SourceError::Invalid(format!("{location}: no bucket named")));
+            ))),
         }
-        let mut prefix = prefix.to_string();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        Ok((bucket.to_string(), prefix))
     }
 
     fn map_err<E, R>(location: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> SourceError

@@ -75,20 +75,26 @@ async fn s3_uploads_pass_the_uploads_suite() {
     suite::uploads(up, put).await;
 }
 
-#[tokio::test]
-async fn s3_reports_are_linked_anew() {
-    let reports = S3Reports {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_reports_pass_the_reports_suite() {
+    let reports = Arc::new(S3Reports {
         bucket: bucket().await,
-    };
-    assert!(reports.link("s1").await.is_err());
-    let url = reports.put("s1", b"PK-bytes".to_vec()).await.expect("put");
-    assert!(
-        url.contains("reports/s1.xlsx") && url.contains("X-Amz-Signature"),
-        "{url}"
-    );
-    let (again, ttl) = reports.link("s1").await.expect("link");
+    });
+    let fetch: suite::FetchFn = Arc::new(|url| {
+        Box::pin(async move {
+            assert!(url.contains("X-Amz-Signature"), "{url}");
+            let r = reqwest::get(&url).await.expect("get");
+            assert_eq!(r.status(), 200, "{url}");
+            r.bytes().await.expect("body").to_vec()
+        })
+    });
+    suite::reports(reports.clone(), fetch, "s3").await;
+    let (link, ttl) = reports.link("s3-report-1").await.expect("link");
     assert_eq!(ttl, 3600);
-    assert!(again.contains("X-Amz-Expires=3600"), "{again}");
+    assert!(
+        link.contains("reports/s3-report-1.xlsx") && link.contains("X-Amz-Expires=3600"),
+        "{link}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! report writer and the scan-session state. It does no I/O of its own (no files, sockets,
 //! clocks or threads) and must not depend on tokio, AWS, axum or SQLite.
 
+pub mod location;
 pub mod matcher;
 pub mod protocol;
 pub mod report;

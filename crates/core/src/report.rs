@@ -353,6 +353,29 @@ impl ReportBuilder {
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time in milliseconds.
+pub fn format_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,5 +552,14 @@ mod tests {
         let r = wb.worksheet_range("Processing Results").unwrap();
         assert_eq!(r.rows().count(), 3);
         assert_eq!(r.get((2, 2)), Some(&Data::String("No Match".into())));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(super::format_ms(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            super::format_ms(1_795_824_000_000 + 3_723_000),
+            "2026-11-28 01:02:03 UTC"
+        );
     }
 }

@@ -12,28 +12,8 @@ pub const LINK_HELP: &str = "a Google Drive folder link looks like \
     https://drive.google.com/drive/folders/FOLDER_ID (the address of the folder in the browser, \
     or its \"Copy link\")";
 
-/// Whether a location is meant for Drive: a Google Drive or Docs address, or `gdrive:ID`.
-/// (A bare ID is Drive's too, but only where it cannot be a local folder: see [`is_bare_id`].)
-pub fn is_drive_link(location: &str) -> bool {
-    let l = location.trim().to_ascii_lowercase();
-    let rest = l
-        .strip_prefix("https://")
-        .or_else(|| l.strip_prefix("http://"))
-        .unwrap_or(&l);
-    rest.starts_with("drive.google.com/")
-        || rest.starts_with("docs.google.com/")
-        || rest == "drive.google.com"
-        || l.starts_with("gdrive:")
-}
-
-/// Whether a string has the shape of a Drive item ID (letters, digits, `-`, `_`; 19 to 80
-/// characters). Short words are not IDs, so a folder named `drawings` never is one.
-pub fn is_bare_id(s: &str) -> bool {
-    let s = s.trim();
-    (19..=80).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+// The shape of a Drive location is core's vocabulary (`Location::Drive`, `Location::BareId`).
+pub use isoscan_core::location::{is_bare_id, is_drive_link};
 
 /// The item a link names. Accepts `…/drive/folders/ID`, `…/drive/u/N/folders/ID`,
 /// `…/folderview?id=ID`, `…/open?id=ID`, `…/file/d/ID/…`, `…/document/d/ID/…` (and other

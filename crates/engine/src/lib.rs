@@ -8,6 +8,7 @@
 pub mod memory;
 pub mod ports;
 pub mod routing;
+#[cfg(feature = "testing")]
 pub mod suite;
 pub mod usecases;
 

@@ -402,7 +402,41 @@ impl JobQueue for MemoryQueue {
 /// Keeps reports in memory; the URL is `memory://SESSION`.
 #[derive(Default)]
 pub struct MemoryReports {
-    pub reports: Mutex<HashMap<String, Vec<u8>>>,
+    pub reports: std::sync::Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+/// A report written into memory, kept on `store`.
+struct MemoryReportWriter {
+    session: String,
+    bytes: std::io::Cursor<Vec<u8>>,
+    reports: std::sync::Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+impl std::io::Write for MemoryReportWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for MemoryReportWriter {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.bytes.seek(pos)
+    }
+}
+
+#[async_trait]
+impl ReportWriter for MemoryReportWriter {
+    async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
+        let url = format!("memory://{}", self.session);
+        self.reports
+            .lock()
+            .map_err(|_| ReportStoreError("lock poisoned".into()))?
+            .insert(self.session, self.bytes.into_inner());
+        Ok(url)
+    }
 }
 
 #[async_trait]
@@ -411,12 +445,12 @@ impl ReportStore for MemoryReports {
         None
     }
 
-    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
-        self.reports
-            .lock()
-            .map_err(|_| ReportStoreError("lock poisoned".into()))?
-            .insert(session_id.to_string(), bytes);
-        Ok(format!("memory://{session_id}"))
+    async fn writer(&self, session_id: &str) -> Result<Box<dyn ReportWriter>, ReportStoreError> {
+        Ok(Box::new(MemoryReportWriter {
+            session: session_id.to_string(),
+            bytes: std::io::Cursor::new(Vec::new()),
+            reports: self.reports.clone(),
+        }))
     }
 
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {

@@ -10,24 +10,7 @@ use isoscan_core::result::{FileRef, FileResult};
 use isoscan_core::text::DocText;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionStatus {
-    Running,
-    Finalizing,
-    Complete,
-    Cancelled,
-    Failed,
-}
-
-impl SessionStatus {
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            SessionStatus::Complete | SessionStatus::Cancelled | SessionStatus::Failed
-        )
-    }
-}
+pub use isoscan_core::protocol::SessionStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -99,6 +82,9 @@ pub enum StoreError {
     /// The store could not answer now; the caller may retry.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A stored item this version cannot read (an unknown status): not retried.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 /// What recording a file's result did.
@@ -319,23 +305,23 @@ pub trait Notifier: Send + Sync {
 #[error("report store: {0}")]
 pub struct ReportStoreError(pub String);
 
-/// Where finished reports go; answers with the URL a client downloads from.
+/// One report being written: the report builder writes the workbook into it, then
+/// [`ReportWriter::store`] keeps it (replacing an earlier one) and answers with the URL a
+/// client downloads from. Dropped without `store`, nothing is kept.
+#[async_trait]
+pub trait ReportWriter: std::io::Write + std::io::Seek + Send {
+    async fn store(self: Box<Self>) -> Result<String, ReportStoreError>;
+}
+
+/// Where finished reports go. The engine writes through [`ReportStore::writer`] and never
+/// touches a file itself.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
-    /// A folder for the report writer's spill files, when the store has one.
+    /// A folder for the report builder's spill files, when the store has one (so that a
+    /// 100,000-row report is never held in memory whole).
     fn scratch_dir(&self) -> Option<std::path::PathBuf>;
-    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError>;
-    /// Stores the report written to `path` (in the scratch folder); a store that can stream a
-    /// file overrides this.
-    async fn put_file(
-        &self,
-        session_id: &str,
-        path: &std::path::Path,
-    ) -> Result<String, ReportStoreError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ReportStoreError(format!("cannot read {}: {e}", path.display())))?;
-        self.put(session_id, bytes).await
-    }
+    /// A writer for `session_id`'s report.
+    async fn writer(&self, session_id: &str) -> Result<Box<dyn ReportWriter>, ReportStoreError>;
     /// A download URL for a stored report, signed anew, and how long it lives in seconds.
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError>;
 }

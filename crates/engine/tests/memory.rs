@@ -36,6 +36,21 @@ async fn memory_uploads_pass_the_uploads_suite() {
     suite::uploads(up, put).await;
 }
 
+#[tokio::test]
+async fn memory_reports_pass_the_reports_suite() {
+    let reports = Arc::new(MemoryReports::default());
+    let held = reports.reports.clone();
+    let fetch: suite::FetchFn = Arc::new(move |url| {
+        let session = url
+            .strip_prefix("memory://")
+            .expect("memory url")
+            .to_string();
+        let bytes = held.lock().expect("lock").get(&session).cloned();
+        Box::pin(async move { bytes.expect("a stored report") })
+    });
+    suite::reports(reports, fetch, "mem").await;
+}
+
 struct Rig {
     engine: Arc<Engine>,
     store: Arc<MemoryStore>,

@@ -14,7 +14,8 @@ use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
 use isoscan_aws::textract::{DocumentKind, TextractConfig, TextractError, TextractOcr};
-use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
+use isoscan_core::location::Location;
+use isoscan_core::protocol::{parse_client, Envelope, ErrorCode, ServerMessage};
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
 use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
@@ -150,7 +151,11 @@ impl Extractor for InProcessExtractor {
 /// A Drive link or a bare Drive ID (nothing else here is a bare word: other sources are
 /// `s3://…` and `upload:…`).
 fn is_drive_link_or_id(location: &str) -> bool {
-    isoscan_drive::is_drive_link(location) || isoscan_drive::is_bare_id(location)
+    // No folder of this machine is a source here: a bare ID is Drive's.
+    matches!(
+        Location::parse(location),
+        Ok(Location::Drive(_) | Location::BareId(_))
+    )
 }
 
 /// Where the deployment's resources are (the stack passes these as environment variables).
@@ -411,7 +416,7 @@ impl Deployment {
         let Some(principal) = self.store.connection_principal(connection).await? else {
             let e = ServerMessage::Error {
                 message: "this connection is not known; connect again with a token".into(),
-                code: "unauthorized".into(),
+                code: ErrorCode::Unauthorized,
             };
             self.post(connection, &reply("", e)).await?;
             return Ok(());
@@ -421,7 +426,7 @@ impl Deployment {
             Err(e) => {
                 let m = ServerMessage::Error {
                     message: e.to_string(),
-                    code: e.code().into(),
+                    code: e.code(),
                 };
                 self.post(connection, &reply("", m)).await?;
                 return Ok(());

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use indicatif::{ProgressBar, ProgressStyle};
 use isoscan_core::protocol::{Envelope, ServerMessage};
-use isoscan_engine::ports::{Notifier, NotifyError, ReportStore, ReportStoreError};
+use isoscan_engine::ports::{Notifier, NotifyError, ReportStore, ReportStoreError, ReportWriter};
 use tokio::sync::watch;
 
 use crate::source::file_url;
@@ -95,9 +95,123 @@ impl Notifier for CliNotifier {
     }
 }
 
-/// Writes the report to one file, atomically (a temporary file renamed into place).
+/// A report written to a temporary file beside its destination and renamed into place on
+/// `store`: a reader never sees half a workbook, and one never stored is removed.
+pub struct PartFile {
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    dest: PathBuf,
+    url: String,
+}
+
+impl PartFile {
+    /// A part file in `dest`'s folder, created with `mode` (less the umask).
+    pub fn create(dest: PathBuf, url: String, mode: u32) -> std::io::Result<PartFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(dir)?;
+        Ok(PartFile {
+            file: std::io::BufWriter::new(file),
+            dest,
+            url,
+        })
+    }
+}
+
+impl Write for PartFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl std::io::Seek for PartFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+#[async_trait]
+impl ReportWriter for PartFile {
+    async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
+        let PartFile { file, dest, url } = *self;
+        let err = |e: &dyn std::fmt::Display| {
+            ReportStoreError(format!("cannot write {}: {e}", dest.display()))
+        };
+        let file = file.into_inner().map_err(|e| err(&e.error().to_string()))?;
+        let target = dest.clone();
+        tokio::task::spawn_blocking(move || {
+            file.as_file().sync_all()?;
+            file.persist(&target).map_err(|e| e.error)
+        })
+        .await
+        .map_err(|e| err(&e))?
+        .map_err(|e| err(&e))?;
+        Ok(url)
+    }
+}
+
+/// Writes the report to one file, atomically (a temporary file renamed into place). One scan
+/// a command: the file is the report of the session that stored it last.
 pub struct ReportFile {
-    pub path: PathBuf,
+    path: PathBuf,
+    stored: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+impl ReportFile {
+    pub fn new(path: PathBuf) -> ReportFile {
+        ReportFile {
+            path,
+            stored: Default::default(),
+        }
+    }
+}
+
+/// A [`PartFile`] that names its session in the [`ReportFile`] once stored.
+struct NamedReport {
+    part: PartFile,
+    session: String,
+    stored: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+impl Write for NamedReport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.part.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.part.flush()
+    }
+}
+
+impl std::io::Seek for NamedReport {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.part.seek(pos)
+    }
+}
+
+#[async_trait]
+impl ReportWriter for NamedReport {
+    async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
+        let NamedReport {
+            part,
+            session,
+            stored,
+        } = *self;
+        let url = Box::new(part).store().await?;
+        if let Ok(mut s) = stored.lock() {
+            *s = Some(session);
+        }
+        Ok(url)
+    }
 }
 
 #[async_trait]
@@ -106,20 +220,32 @@ impl ReportStore for ReportFile {
         Some(std::env::temp_dir())
     }
 
-    async fn put(&self, _session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
+    async fn writer(&self, session_id: &str) -> Result<Box<dyn ReportWriter>, ReportStoreError> {
         let path = absolute(&self.path);
-        let tmp = path.with_extension("xlsx.part");
         let err =
             |e: std::io::Error| ReportStoreError(format!("cannot write {}: {e}", path.display()));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        std::fs::write(&tmp, bytes).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)?;
-        Ok(file_url(&path))
+        let url = file_url(&path);
+        // A report the user asked for by name: the umask decides who reads it.
+        let part = PartFile::create(path.clone(), url, 0o666).map_err(err)?;
+        Ok(Box::new(NamedReport {
+            part,
+            session: session_id.to_string(),
+            stored: self.stored.clone(),
+        }))
     }
 
-    async fn link(&self, _session_id: &str) -> Result<(String, u64), ReportStoreError> {
+    async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {
+        let ours = self
+            .stored
+            .lock()
+            .map(|s| s.as_deref() == Some(session_id))
+            .unwrap_or(false);
+        if !ours {
+            return Err(ReportStoreError(format!("no report for {session_id}")));
+        }
         // A file on this machine: its URL never expires.
         Ok((file_url(&absolute(&self.path)), 0))
     }

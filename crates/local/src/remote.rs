@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use isoscan_core::location::{Location, LocationError};
 use isoscan_core::result::FileRef;
-use isoscan_drive::{is_bare_id, is_drive_link, DriveClient, DriveConfig, DriveSource};
+use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::ports::{ListPage, Source, SourceError};
 use isoscan_engine::routing::{Route, RoutedSource};
 
@@ -24,7 +25,11 @@ pub struct RemoteArgs {
 
 /// Whether a location is a Drive item: a Drive link, or a bare ID that is not a local path.
 pub fn is_drive_location(location: &str) -> bool {
-    is_drive_link(location) || (is_bare_id(location) && !Path::new(location).exists())
+    match Location::parse(location) {
+        Ok(Location::Drive(_)) => true,
+        Ok(Location::BareId(id)) => !Path::new(&id).exists(),
+        _ => false,
+    }
 }
 
 /// Which remote locations a server's clients may scan: none unless its operator names them.
@@ -40,20 +45,17 @@ impl Allowed {
     /// Whether `location` is one of the allowed S3 locations or lies under one: a prefix is a
     /// folder, so `s3://b/proj` allows `s3://b/proj/x` but not `s3://b/project2`.
     pub fn allows_s3(&self, location: &str) -> bool {
-        let Some(loc) = location.strip_prefix("s3://") else {
+        // A malformed location (`..`, empty segments) is refused rather than reasoned about.
+        let Ok(loc @ Location::S3 { .. }) = Location::parse(location) else {
             return false;
         };
-        // `..` and empty segments mean nothing to S3, but are refused rather than reasoned about.
-        if loc.split('/').any(|s| s == "..") || loc.contains("//") {
-            return false;
-        }
         self.s3.iter().any(|a| {
-            let a = a.strip_prefix("s3://").unwrap_or(a).trim_end_matches('/');
-            loc == a
-                || loc
-                    .strip_prefix(a)
-                    .is_some_and(|rest| rest.starts_with('/'))
-                || (!a.contains('/') && loc.trim_end_matches('/') == a)
+            let with_scheme = if a.starts_with("s3://") {
+                a.clone()
+            } else {
+                format!("s3://{a}")
+            };
+            Location::parse(&with_scheme).is_ok_and(|a| loc.is_under(&a))
         })
     }
 }
@@ -220,5 +222,9 @@ fn s3_source() -> Result<Arc<dyn Source>, &'static str> {
 }
 
 fn is_s3(location: &str) -> bool {
-    location.starts_with("s3://")
+    // A malformed S3 location is still S3's to refuse, with S3's message.
+    matches!(
+        Location::parse(location),
+        Ok(Location::S3 { .. }) | Err(LocationError::NoBucket(_) | LocationError::S3Path(_))
+    )
 }

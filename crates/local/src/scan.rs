@@ -152,9 +152,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         ),
         extractor: Arc::new(ProcessPool::new(pool)),
         notifier: notifier.clone(),
-        reports: Arc::new(ReportFile {
-            path: args.out.clone(),
-        }),
+        reports: Arc::new(ReportFile::new(args.out.clone())),
         uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
         clock: Arc::new(SystemClock),
     };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
-use isoscan_local::serve::adapters::{FolderUploads, Links, UploadQuota};
+use isoscan_local::serve::adapters::{FolderUploads, Links, ReportFolder, UploadQuota};
 use isoscan_local::serve::auth::Signer;
 use isoscan_local::sqlite::SqliteState;
 
@@ -49,6 +49,68 @@ async fn folder_uploads_pass_the_uploads_suite() {
         Box::pin(async move { std::fs::write(dest, bytes).expect("write") })
     });
     suite::uploads(up, put).await;
+}
+
+#[tokio::test]
+async fn the_report_folder_passes_the_reports_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let links = Links {
+        base: "http://127.0.0.1:1".into(),
+        signer: Signer::from_secret(b"0123456789abcdef0123456789abcdef"),
+    };
+    let folder = Arc::new(ReportFolder {
+        dir: dir.path().join("reports"),
+        links: links.clone(),
+    });
+    let held = folder.clone();
+    // What the download route does: check the link's signature, serve the session's file.
+    let fetch: suite::FetchFn = Arc::new(move |url| {
+        let rest = url
+            .strip_prefix("http://127.0.0.1:1/reports/")
+            .expect("a report link");
+        let (file, query) = rest.split_once('?').expect("signed");
+        let session = file.strip_suffix(".xlsx").expect("xlsx");
+        let q: std::collections::HashMap<&str, &str> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let exp = q["exp"].parse().expect("exp");
+        assert!(links.check_report(session, exp, q["sig"]), "{url}");
+        let bytes = std::fs::read(held.path(session).expect("path")).expect("report");
+        Box::pin(async move { bytes })
+    });
+    suite::reports(folder, fetch, "dir").await;
+    // Nothing is left beside the reports, and they are the user's own.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["dir-report-1.xlsx"]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("reports/dir-report-1.xlsx"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[tokio::test]
+async fn the_report_file_passes_the_reports_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out/report.xlsx");
+    let file = Arc::new(isoscan_local::cli::ReportFile::new(path.clone()));
+    // Every session's report is the one file the user named.
+    let link = isoscan_local::source::file_url(&path);
+    let fetch: suite::FetchFn = Arc::new(move |url| {
+        assert_eq!(url, link);
+        let bytes = std::fs::read(&path).expect("report");
+        Box::pin(async move { bytes })
+    });
+    suite::reports(file.clone(), fetch, "cli").await;
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+    assert_eq!(names.len(), 1, "no part file is left");
+    // The file is the last stored session's report; the one before has none now.
+    assert!(file.link("cli-report-1").await.is_ok());
 }
 
 #[tokio::test]

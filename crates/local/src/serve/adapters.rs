@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use isoscan_core::location::{Location, LocationError};
 use isoscan_core::protocol::UploadPurpose;
 use isoscan_core::result::FileRef;
 use isoscan_engine::ports::*;
@@ -103,9 +104,9 @@ impl ServeSource {
 
     /// The inner source and the location it understands.
     fn route(&self, location: &str) -> Result<(&LocalSource, String), SourceError> {
-        match location.strip_prefix("upload:") {
-            Some(key) => {
-                let dir = upload_files(&self.uploads_dir, key).ok_or_else(|| {
+        match Location::parse(location) {
+            Ok(Location::Upload { key }) => {
+                let dir = upload_files(&self.uploads_dir, &key).ok_or_else(|| {
                     SourceError::Invalid(format!("{location}: not an upload key"))
                 })?;
                 // One archive uploaded alone is scanned as the archive; anything else as a folder.
@@ -128,7 +129,10 @@ impl ServeSource {
                 };
                 Ok((&self.uploads, target.to_string_lossy().into_owned()))
             }
-            None => {
+            Err(LocationError::UploadKey(_)) => Err(SourceError::Invalid(format!(
+                "{location}: not an upload key"
+            ))),
+            _ => {
                 if location.contains("://") && !location.starts_with("file://") {
                     return Err(SourceError::Invalid(format!(
                         "{location}: this server reads folders under its roots, uploads, Drive links and \
@@ -481,26 +485,21 @@ impl ReportFolder {
 #[async_trait]
 impl ReportStore for ReportFolder {
     fn scratch_dir(&self) -> Option<PathBuf> {
-        // The report writer spills here before `put` runs.
-        let _ = std::fs::create_dir_all(&self.dir);
+        // The report writer spills here before the report is stored.
+        let _ = private_dir(&self.dir);
         Some(self.dir.clone())
     }
 
-    async fn put(&self, session_id: &str, bytes: Vec<u8>) -> Result<String, ReportStoreError> {
+    async fn writer(&self, session_id: &str) -> Result<Box<dyn ReportWriter>, ReportStoreError> {
         let path = self
             .path(session_id)
             .ok_or_else(|| ReportStoreError(format!("bad session id {session_id}")))?;
-        let tmp = path.with_extension("xlsx.part");
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            private_dir(&dir)?;
-            write_private(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &path)
-        })
-        .await
-        .map_err(|e| ReportStoreError(e.to_string()))?
-        .map_err(|e| ReportStoreError(format!("cannot write the report: {e}")))?;
-        Ok(self.link(session_id).await?.0)
+        private_dir(&self.dir)
+            .map_err(|e| ReportStoreError(format!("cannot write the report: {e}")))?;
+        let url = self.links.report(session_id, unix_now() + REPORT_TTL_S);
+        let part = crate::cli::PartFile::create(path, url, 0o600)
+            .map_err(|e| ReportStoreError(format!("cannot write the report: {e}")))?;
+        Ok(Box::new(part))
     }
 
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use isoscan_core::protocol::{parse_client, Envelope, ServerMessage};
+use isoscan_core::protocol::{parse_client, Envelope, ErrorCode, ServerMessage};
 use isoscan_engine::{Engine, Step, REPLAY_PAGE};
 use tokio::sync::{mpsc, watch};
 
@@ -65,15 +65,9 @@ where
         }
     }
 
-    async fn error(&mut self, session: &str, code: &str, message: String) -> SendResult {
-        self.reply(
-            session,
-            ServerMessage::Error {
-                message,
-                code: code.to_string(),
-            },
-        )
-        .await
+    async fn error(&mut self, session: &str, code: ErrorCode, message: String) -> SendResult {
+        self.reply(session, ServerMessage::Error { message, code })
+            .await
     }
 
     /// Sends a logged message unless it was sent already.
@@ -179,7 +173,7 @@ where
                 match m {
                 Some(Ok(Message::Text(t))) => conn.handle(t.as_str()).await,
                 Some(Ok(Message::Binary(_))) => {
-                    conn.error("", "malformed", "messages are JSON text, not binary".into()).await
+                    conn.error("", ErrorCode::Malformed, "messages are JSON text, not binary".into()).await
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                 Some(Ok(Message::Close(_))) | None => break,
@@ -188,7 +182,7 @@ where
                     let text = e.to_string();
                     if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
                         let _ = conn
-                            .error("", "too_large", format!("message over {} MiB; the connection closes", super::http::WS_READ_LIMIT >> 20))
+                            .error("", ErrorCode::TooLarge, format!("message over {} MiB; the connection closes", super::http::WS_READ_LIMIT >> 20))
                             .await;
                         let _ = conn
                             .sink
@@ -218,7 +212,7 @@ where
                     conn.sent.remove(&session);
                     conn.error(
                         &session,
-                        "resubscribe",
+                        ErrorCode::Resubscribe,
                         "this connection fell behind; subscribe again with the last seq you saw".into(),
                     )
                     .await

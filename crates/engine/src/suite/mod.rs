@@ -10,6 +10,9 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 
 use crate::ports::*;
 
+mod reports;
+pub use reports::{reports, FetchFn};
+
 fn result(path: &str, codes: &[&str], error: bool) -> FileResult {
     let file = FileRef {
         id: None,

@@ -1,0 +1,144 @@
+//! The end of a scan: the report built from every result (streamed page by page into the
+//! store's writer) and COMPLETE sent once; a scan a stopped process left is picked up again.
+
+use isoscan_core::protocol::ServerMessage;
+use isoscan_core::report::{format_ms, ReportBuilder, ReportSummary};
+use isoscan_core::result::Outcome;
+
+use super::{Engine, EngineError, RESULTS_PAGE};
+use crate::ports::*;
+
+impl Engine {
+    /// Builds the report from every result and sends COMPLETE (once).
+    pub async fn finalize(&self, session_id: &str) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        if s.status != SessionStatus::Finalizing {
+            return Ok(());
+        }
+        let report_all = s.target_count == 0;
+        let targets = self.ports.sessions.targets(session_id).await?;
+        let scratch = self.ports.reports.scratch_dir();
+        let mut builder = ReportBuilder::new(&targets, scratch.as_deref())
+            .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
+        let mut after: Option<String> = None;
+        let mut needs_ocr = 0u64;
+        loop {
+            let page = self
+                .ports
+                .sessions
+                .results(session_id, after.as_deref(), RESULTS_PAGE)
+                .await?;
+            for r in &page {
+                if matches!(&r.outcome, Outcome::Read { needs_ocr, .. } if !needs_ocr.is_empty()) {
+                    needs_ocr += 1;
+                }
+                let fresh = self.ports.source.relink(&s.source, &r.file).await;
+                let relinked;
+                let r = match fresh {
+                    Some(link) => {
+                        let mut copy = r.clone();
+                        copy.file.link = link;
+                        relinked = copy;
+                        &relinked
+                    }
+                    None => r,
+                };
+                builder
+                    .add(r, report_all)
+                    .map_err(|e| EngineError::Report(ReportStoreError(e.to_string())))?;
+            }
+            match page.last() {
+                Some(last) if page.len() == RESULTS_PAGE => after = Some(last.file.path.clone()),
+                _ => break,
+            }
+        }
+        let (found, not_found) = builder.found_split();
+        let finished = self.ports.clock.now_ms();
+        let summary = ReportSummary {
+            source: s.source.clone(),
+            started_at: format_ms(s.started_at_ms),
+            finished_at: format_ms(finished),
+            duration_s: finished.saturating_sub(s.started_at_ms) as f64 / 1000.0,
+            total_files: s.total + s.skipped,
+            processed: s.processed,
+            matches: s.matches,
+            errors: s.errors,
+            skipped: s.skipped,
+            codes: (found.len() + not_found.len()) as u64,
+            codes_found: found.len() as u64,
+            duplicates_dropped: s.duplicates,
+            needs_ocr,
+            version: self.config.version.clone(),
+        };
+        let report_err =
+            |e: &dyn std::fmt::Display| EngineError::Report(ReportStoreError(e.to_string()));
+        let mut out = self.ports.reports.writer(session_id).await?;
+        builder
+            .finish(&summary, &mut out)
+            .map_err(|e| report_err(&e))?;
+        let url = out.store().await?;
+        if self
+            .ports
+            .sessions
+            .transition(
+                session_id,
+                SessionStatus::Finalizing,
+                SessionStatus::Complete,
+                finished,
+                Some(url.clone()),
+            )
+            .await?
+        {
+            if let Ok(mut f) = self.finders.lock() {
+                f.remove(session_id);
+            }
+            let mut message = format!(
+                "Scan complete: {} of {} files matched, {} errors, {} skipped",
+                s.matches, s.processed, s.errors, s.skipped
+            );
+            if needs_ocr > 0 {
+                message.push_str(&format!(
+                    "; {needs_ocr} files have pages without a text layer (scans: only OCR can read them)"
+                ));
+            }
+            self.emit(
+                session_id,
+                ServerMessage::Complete {
+                    download_url: url,
+                    total_matches: s.matches,
+                    total_processed: s.processed,
+                    message,
+                    total_files: s.total + s.skipped,
+                    errors: s.errors,
+                    skipped: s.skipped,
+                    codes_found: found,
+                    codes_not_found: not_found,
+                    needs_ocr,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Picks up a session a stopped process left unfinished: its queued jobs are still on
+    /// the queue; what may be missing is the finalize job (the process stopped between
+    /// winning FINALIZING and queueing it) or the move to FINALIZING itself.
+    pub async fn resume(&self, session_id: &str) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        match s.status {
+            SessionStatus::Finalizing => {
+                // A second finalize job is harmless: the report is rebuilt, COMPLETE sent once.
+                self.ports
+                    .queue
+                    .send(vec![Job::Finalize {
+                        session: session_id.to_string(),
+                    }])
+                    .await?;
+            }
+            SessionStatus::Running if s.all_processed() => self.maybe_finalize(session_id).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,330 @@
+//! The scan pipeline: a scan starts, its source is listed page by page into batches of files,
+//! and each file is fetched, read, matched and recorded once; the last result starts
+//! finalization.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use isoscan_core::matcher::{Discoverer, Matcher};
+use isoscan_core::protocol::{ErrorCode, ServerMessage};
+use isoscan_core::result::{FileRef, FileResult, Outcome};
+use isoscan_core::targets::TargetList;
+use isoscan_core::text::DocText;
+
+use super::{Engine, EngineError, FILES_PER_JOB, MAX_RECEIVES, PROGRESS_INTERVAL_MS};
+use crate::ports::*;
+
+/// A request to scan.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    pub owner: String,
+    pub source: String,
+    /// `None`: no list; codes are discovered by `pattern`.
+    pub targets: Option<TargetList>,
+    pub pattern: Option<String>,
+}
+
+pub(super) enum Finder {
+    Targets(Matcher),
+    Discover(Discoverer),
+}
+
+impl Engine {
+    pub(super) async fn finder(&self, s: &Session) -> Result<Arc<Finder>, EngineError> {
+        let cached = self.finders.lock().ok().and_then(|c| c.get(&s.id).cloned());
+        if let Some(f) = cached {
+            return Ok(f);
+        }
+        // Built once per session and process; two workers racing here build it twice, harmlessly.
+        let f = if s.target_count == 0 {
+            let p = s.pattern.as_deref().unwrap_or(Discoverer::DEFAULT);
+            Finder::Discover(
+                Discoverer::new(p).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            )
+        } else {
+            let targets = self.ports.sessions.targets(&s.id).await?;
+            Finder::Targets(
+                Matcher::new(&targets).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            )
+        };
+        let f = Arc::new(f);
+        if let Ok(mut c) = self.finders.lock() {
+            c.insert(s.id.clone(), f.clone());
+        }
+        Ok(f)
+    }
+
+    /// Creates the session, queues its listing, and sends STARTED.
+    pub async fn start_scan(&self, req: ScanRequest) -> Result<Session, EngineError> {
+        if let Some(p) = &req.pattern {
+            Discoverer::new(p).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        }
+        self.ports.source.check(&req.source).await?;
+        let (targets, duplicates) = match req.targets {
+            Some(t) => (t.codes, t.duplicates as u64),
+            None => (vec![], 0),
+        };
+        let id = self.ports.clock.new_id();
+        let session = Session::new(
+            id.clone(),
+            req.owner,
+            req.source,
+            targets.len() as u64,
+            duplicates,
+            req.pattern,
+            self.ports.clock.now_ms(),
+        );
+        self.ports.sessions.create(&session, &targets).await?;
+        self.ports
+            .queue
+            .send(vec![Job::List {
+                session: id.clone(),
+                cursor: None,
+            }])
+            .await?;
+        let message = if session.target_count == 0 {
+            format!(
+                "Scanning {} for codes matching the discovery pattern",
+                session.source
+            )
+        } else {
+            format!(
+                "Scanning {} for {} codes",
+                session.source, session.target_count
+            )
+        };
+        self.emit(
+            &id,
+            ServerMessage::Started {
+                message,
+                total_files: None,
+            },
+        )
+        .await?;
+        Ok(session)
+    }
+
+    /// Lists one page of the source: queues its files in batches and the next page.
+    pub async fn list_source(
+        &self,
+        session_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        if s.status != SessionStatus::Running || s.listing_done {
+            return Ok(());
+        }
+        let page = match self.ports.source.list(&s.source, cursor).await {
+            Ok(p) => p,
+            Err(e @ SourceError::Transient(_)) => return Err(e.into()),
+            Err(e) => {
+                self.fail(&s, &e.to_string(), ErrorCode::Source).await?;
+                return Ok(());
+            }
+        };
+        // The next page goes first: on a queue that keeps order, listing finishes early and the
+        // total (and so progress and ETA) is known while the batches run.
+        let mut jobs: Vec<Job> = page
+            .next
+            .iter()
+            .map(|next| Job::List {
+                session: session_id.to_string(),
+                cursor: Some(next.clone()),
+            })
+            .collect();
+        jobs.extend(page.files.chunks(FILES_PER_JOB).map(|c| Job::Files {
+            session: session_id.to_string(),
+            files: c.to_vec(),
+        }));
+        let done = page.next.is_none();
+        // Counts first, then jobs, so a batch never finishes before its files are counted; the
+        // count is conditional on the page, so a retried page sends its jobs again (harmless:
+        // results are written once) but never counts twice.
+        let page_key = cursor.unwrap_or("");
+        let files = (page.files.len() + page.errors.len()) as u64;
+        self.ports
+            .sessions
+            .add_listed(session_id, page_key, files, page.skipped.len() as u64, done)
+            .await?;
+        self.ports.queue.send(jobs).await?;
+        for (file, reason) in page.errors {
+            self.record(
+                &s,
+                FileResult {
+                    file,
+                    outcome: Outcome::Error { reason },
+                },
+            )
+            .await?;
+        }
+        if done {
+            self.maybe_finalize(session_id).await?;
+        }
+        Ok(())
+    }
+
+    fn matches(&self, finder: &Finder, doc: &DocText) -> (Vec<String>, BTreeMap<String, Vec<u32>>) {
+        match finder {
+            Finder::Targets(m) => {
+                let hits = m.find_in_doc(doc);
+                let codes: Vec<String> = hits.keys().map(|i| m.codes()[*i].clone()).collect();
+                let pages = hits
+                    .into_iter()
+                    .map(|(i, p)| (m.codes()[i].clone(), p))
+                    .collect();
+                (codes, pages)
+            }
+            Finder::Discover(d) => {
+                let found = d.find_in_doc(doc);
+                (
+                    found.iter().map(|(c, _)| c.clone()).collect(),
+                    found.into_iter().collect(),
+                )
+            }
+        }
+    }
+
+    /// Reads one file; an unreadable file is an `Outcome::Error`, a transient failure an `Err`.
+    pub async fn scan_file(&self, s: &Session, file: &FileRef) -> Result<FileResult, EngineError> {
+        let bytes = match self
+            .ports
+            .source
+            .fetch(&s.source, file, self.config.max_file_bytes)
+            .await
+        {
+            Ok(b) => b,
+            Err(SourceError::Transient(e)) => {
+                return Err(EngineError::Source(SourceError::Transient(e)))
+            }
+            Err(e) => {
+                return Ok(FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error {
+                        reason: e.to_string(),
+                    },
+                })
+            }
+        };
+        let doc = match self.ports.extractor.extract(file, bytes).await {
+            Ok(d) => d,
+            Err(ExtractFailure::File(reason)) => {
+                return Ok(FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error { reason },
+                })
+            }
+            Err(ExtractFailure::Transient(e)) => return Err(EngineError::Extractor(e)),
+        };
+        let finder = self.finder(s).await?;
+        let (codes, pages) = self.matches(&finder, &doc);
+        // Marked when a code was seen on a page OCR read.
+        let ocr = pages.values().flatten().any(|p| doc.is_ocr_page(*p));
+        Ok(FileResult {
+            file: file.clone(),
+            outcome: Outcome::Read {
+                codes,
+                pages,
+                ocr,
+                needs_ocr: doc.pages_needing_ocr(),
+            },
+        })
+    }
+
+    /// Records a result once and tells the clients. The file's own message goes out before
+    /// the result is counted, so it always precedes COMPLETE (a redelivered file's message may
+    /// go out again; clients deduplicate by seq).
+    async fn record(&self, s: &Session, result: FileResult) -> Result<(), EngineError> {
+        if let Some(msg) = ServerMessage::for_result(&result) {
+            self.emit(&s.id, msg).await?;
+        }
+        let now = match self.ports.sessions.record(&s.id, &result).await? {
+            Recorded::Inserted(now) => now,
+            Recorded::Duplicate(_) => return Ok(()),
+        };
+        let last = now.all_processed();
+        if last
+            || self
+                .ports
+                .sessions
+                .claim_progress(&s.id, self.ports.clock.now_ms(), PROGRESS_INTERVAL_MS)
+                .await?
+        {
+            self.progress(&s.id).await?;
+        }
+        if last {
+            self.maybe_finalize(&s.id).await?;
+        }
+        Ok(())
+    }
+
+    /// PROGRESS with the counters as they are when it is numbered, so that successive
+    /// messages never go backwards, and none follows the end of the scan.
+    async fn progress(&self, session_id: &str) -> Result<(), EngineError> {
+        let _order = self.emit_lock.lock().await;
+        let now = self.session(session_id).await?;
+        if now.status.is_final() {
+            return Ok(());
+        }
+        let value = (now.processed * 100)
+            .checked_div(now.total)
+            .unwrap_or(0)
+            .min(100) as u8;
+        let message = ServerMessage::Progress {
+            value,
+            processed: now.processed,
+            total: now.total,
+            matches: now.matches,
+            errors: now.errors,
+        };
+        self.number_and_publish(session_id, &message).await
+    }
+
+    /// Processes a batch of files. A file already recorded is skipped (a redelivery);
+    /// `receive_count` past [`MAX_RECEIVES`] records the remaining files as errors.
+    pub async fn process_batch(
+        &self,
+        session_id: &str,
+        files: &[FileRef],
+        receive_count: u32,
+    ) -> Result<(), EngineError> {
+        let s = self.session(session_id).await?;
+        for file in files {
+            if s.status != SessionStatus::Running {
+                // Cancelled or failed: the files are dropped.
+                return Ok(());
+            }
+            if self
+                .ports
+                .sessions
+                .has_result(session_id, &file.path)
+                .await?
+            {
+                continue;
+            }
+            let result = if receive_count > MAX_RECEIVES {
+                FileResult {
+                    file: file.clone(),
+                    outcome: Outcome::Error {
+                        reason: format!("gave up after {MAX_RECEIVES} attempts"),
+                    },
+                }
+            } else {
+                self.scan_file(&s, file).await?
+            };
+            self.record(&s, result).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn maybe_finalize(&self, session_id: &str) -> Result<(), EngineError> {
+        if self.ports.sessions.try_begin_finalize(session_id).await? {
+            self.ports
+                .queue
+                .send(vec![Job::Finalize {
+                    session: session_id.to_string(),
+                }])
+                .await?;
+        }
+        Ok(())
+    }
+}
