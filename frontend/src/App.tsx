@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { socketUrl, readToken, useScanSocket } from "./lib/useScanSocket";
 import { isActive } from "./lib/scanState";
-import { MAX_INLINE_WORKBOOK, type TargetsInput } from "./lib/protocol";
+import { MAX_INLINE_WORKBOOK, uploadLocation, type TargetsInput } from "./lib/protocol";
 import { readAsBase64 } from "./lib/format";
 import { ConnectionIndicator } from "./features/connection/ConnectionIndicator";
 import { SourcePicker } from "./features/scan/SourcePicker";
@@ -77,7 +77,7 @@ export function App() {
     setStarting(true);
     try {
       let location = source.trim();
-      if (files.length) location = `upload:${await scan.uploadDrawings(files)}`;
+      if (files.length) location = uploadLocation(await scan.uploadDrawings(files));
       scan.startScan(location, targets, options(where));
     } catch (e) {
       setStarting(false);

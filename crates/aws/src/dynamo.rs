@@ -726,6 +726,7 @@ impl EventLog for DynamoStore {
                 session_id: session_id.to_string(),
                 seq: last + 1,
                 ts: None,
+                req_id: None,
                 message: message.clone(),
             };
             let body = serde_json::to_string(&env).map_err(unavailable)?;

@@ -125,6 +125,7 @@ async fn the_notifier_forgets_gone_connections_and_retries_throttles() {
         session_id: session.clone(),
         seq: 0,
         ts: None,
+        req_id: None,
         message: ServerMessage::Pong {},
     };
     notifier

@@ -221,6 +221,7 @@ impl EventLog for MemoryStore {
             session_id: session_id.to_string(),
             seq: row.events.len() as u64 + 1,
             ts: None,
+            req_id: None,
             message: message.clone(),
         };
         row.events.push(env.clone());

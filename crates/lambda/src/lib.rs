@@ -15,7 +15,7 @@ use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
 use isoscan_aws::textract::{DocumentKind, TextractConfig, TextractError, TextractOcr};
 use isoscan_core::location::Location;
-use isoscan_core::protocol::{parse_client, Envelope, ErrorCode, ServerMessage};
+use isoscan_core::protocol::{parse_request, Envelope, ErrorCode, ServerMessage};
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
 use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
@@ -407,10 +407,12 @@ impl Deployment {
 
     /// `$default` and the action routes: one client message.
     pub async fn message(&self, connection: &str, body: &str) -> anyhow::Result<()> {
+        let (req_id, parsed) = parse_request(body);
         let reply = |session: &str, message: ServerMessage| Envelope {
             session_id: session.to_string(),
             seq: 0,
             ts: None,
+            req_id: req_id.clone(),
             message,
         };
         let Some(principal) = self.store.connection_principal(connection).await? else {
@@ -421,7 +423,7 @@ impl Deployment {
             self.post(connection, &reply("", e)).await?;
             return Ok(());
         };
-        let msg = match parse_client(body) {
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
                 let m = ServerMessage::Error {

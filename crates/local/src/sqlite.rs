@@ -471,6 +471,7 @@ impl EventLog for SqliteState {
                 session_id: session_id.clone(),
                 seq: seq as u64,
                 ts: None,
+                req_id: None,
                 message,
             };
             let body = serde_json::to_string(&env).map_err(unavailable)?;

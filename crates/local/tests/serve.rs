@@ -463,6 +463,49 @@ async fn a_client_that_reconnects_with_since_misses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_carry_the_req_id_of_their_request() {
+    let c = Corpus::new(2, true);
+    let server = Server::start(&c.data(), &c.root(), &["--jobs", "1"]);
+    let mut alice = server.client(ALICE).await;
+    let pong = alice
+        .ask(json!({"action":"ping","req_id":"r1"}), "PONG")
+        .await;
+    assert_eq!(pong["req_id"], "r1", "{pong}");
+    // A refusal carries it too, even of a message that is not one the server knows.
+    let refused = alice
+        .ask(json!({"action":"dance","req_id":"r2"}), "ERROR")
+        .await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["req_id"].as_str()),
+        (Some("unknown_action"), Some("r2")),
+        "{refused}"
+    );
+    let synced = alice
+        .ask(
+            json!({"action":"get_report","session_id":"nope","req_id":"r3"}),
+            "REPORT_URL",
+        )
+        .await;
+    assert_eq!(synced["req_id"], "r3", "{synced}");
+    // Without one, none comes back; an overlong one is not echoed.
+    let plain = alice.ask(json!({"action":"ping"}), "PONG").await;
+    assert!(plain.get("req_id").is_none(), "{plain}");
+    let long = "x".repeat(65);
+    let pong = alice
+        .ask(json!({"action":"ping","req_id": long}), "PONG")
+        .await;
+    assert!(pong.get("req_id").is_none(), "{pong}");
+    // Logged messages a client follows are not replies: STARTED has no req_id.
+    let started = alice
+        .ask(
+            json!({"action":"start_scan","drive_link": c.folder(),"target_hole_codes":["A"],"req_id":"r4"}),
+            "STARTED",
+        )
+        .await;
+    assert!(started.get("req_id").is_none(), "{started}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_a_scan_and_two_scans_run_at_once() {
     let c = Corpus::new(400, true);
     let server = Server::start(&c.data(), &c.root(), &["--jobs", "2"]);

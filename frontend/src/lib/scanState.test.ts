@@ -63,7 +63,7 @@ describe("scanReducer", () => {
   it("completes with the report and the codes no drawing mentions", () => {
     const s = apply(initialScanState, started(), found(2, "a.pdf"), {
       type: "COMPLETE", session_id: "s1", seq: 3, download_url: "http://r", total_matches: 1, total_processed: 4,
-      message: "done", total_files: 5, errors: 0, skipped: 1, codes_found: ["HC-1"], codes_not_found: ["HC-2"],
+      message: "done", total_files: 5, errors: 0, skipped: 1, codes_found: ["HC-1"], codes_not_found: ["HC-2"], needs_ocr: 0,
     });
     expect(s.status).toBe("COMPLETE");
     expect(s.codesNotFound).toEqual(["HC-2"]);

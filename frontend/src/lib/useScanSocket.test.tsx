@@ -73,24 +73,36 @@ describe("useScanSocket", () => {
     expect(result.current.state.lastSeq).toBe(4);
   });
 
-  it("answers requests in order, and rejects one the server refuses", async () => {
+  it("pairs each answer with its request by req_id, whatever order they come in", async () => {
     const { result } = renderHook(() => useScanSocket(url));
     await waitFor(() => expect(result.current.connection).toBe("open"));
-    let check!: Promise<void>;
+    let first!: Promise<void>;
+    let second!: Promise<string>;
     act(() => {
-      check = result.current.checkTargets({ file_content: "eA==" });
+      first = result.current.checkTargets({ file_content: "eA==" });
+      second = result.current.reportLink();
     });
-    await waitFor(() => expect(received.some((m) => m.action === "check_targets")).toBe(true));
-    act(() => send({ type: "TARGETS", session_id: "", seq: 0, count: 3, duplicates: 1, sample: ["A"], sheet: "Sheet1", column: "A" }));
-    await check;
-    await waitFor(() => expect(result.current.state.targets?.count).toBe(3));
-    let refused!: Promise<void>;
+    await waitFor(() => expect(received.filter((m) => typeof m.req_id === "string")).toHaveLength(2));
+    const [check, report] = received.filter((m) => typeof m.req_id === "string");
+    expect(check.action).toBe("check_targets");
+    expect(report.action).toBe("get_report");
+    expect(check.req_id).not.toBe(report.req_id);
+    let settled = false;
+    void first.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // An answer to no request of this page, and one without an id, settle nothing.
     act(() => {
-      refused = result.current.checkTargets({ file_content: "eA==" });
+      send({ type: "ERROR", session_id: "", seq: 0, code: "bad_request", message: "other", req_id: "elsewhere" });
+      send({ type: "ERROR", session_id: "", seq: 0, code: "bad_request", message: "no id" });
     });
-    await waitFor(() => expect(received.filter((m) => m.action === "check_targets")).toHaveLength(2));
-    act(() => send({ type: "ERROR", session_id: "", seq: 0, code: "bad_request", message: "code list: empty" }));
-    await expect(refused).rejects.toThrow("code list: empty");
+    // The later request is answered first; the earlier one is refused.
+    act(() => send({ type: "REPORT_URL", session_id: "s1", seq: 0, download_url: "http://r/1", expires_in: 60, req_id: report.req_id }));
+    await expect(second).resolves.toBe("http://r/1");
+    expect(settled).toBe(false);
+    act(() => send({ type: "ERROR", session_id: "", seq: 0, code: "bad_request", message: "code list: empty", req_id: check.req_id }));
+    await expect(first).rejects.toThrow("code list: empty");
   });
 
   it("catches up when told it fell behind", async () => {

@@ -1,6 +1,7 @@
 // The socket logic of the dashboard, in one hook: connection and reconnection with backoff,
 // a keep-alive ping, resubscribing from the last `seq` seen, the session in the URL, and the
-// request/answer pairs (uploads, code list checks, report links).
+// request/answer pairs (uploads, code list checks, report links), paired by the `req_id` the
+// server echoes.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 // The named export: the package is CommonJS, and its default export does not survive every
 // bundler's interop.
@@ -28,6 +29,13 @@ interface Pending {
   type: AnswerType;
   resolve: (m: ServerMessage) => void;
   reject: (e: Error) => void;
+}
+
+let lastReqId = 0;
+/** A `req_id` unique in this page. */
+function nextReqId(): string {
+  lastReqId += 1;
+  return `r${lastReqId}`;
 }
 
 export function socketUrl(explicit: string | undefined, token: string | null, loc: Location = window.location): string {
@@ -107,18 +115,17 @@ export function useScanSocket(url: string | null): ScanSocket {
   const [uploads, setUploads] = useState<UploadProgress[]>([]);
   const stateRef = useRef(state);
   stateRef.current = state;
-  const pending = useRef<Pending[]>([]);
+  const pending = useRef(new Map<string, Pending>());
   const everOpen = useRef(false);
 
   const onMessage = useCallback((e: MessageEvent) => {
     const msg = parseServerMessage(typeof e.data === "string" ? e.data : "");
     if (!msg) return;
-    if (msg.type === "UPLOAD_URL" || msg.type === "TARGETS" || msg.type === "REPORT_URL") {
-      const i = pending.current.findIndex((p) => p.type === msg.type);
-      if (i >= 0) pending.current.splice(i, 1)[0].resolve(msg);
-    } else if (msg.type === "ERROR" && msg.seq === 0 && pending.current.length > 0 && msg.code !== "resubscribe") {
-      // The server answers in order: an error with no session log place answers the oldest request.
-      pending.current.shift()?.reject(new Error(msg.message));
+    const waiting = msg.req_id !== undefined ? pending.current.get(msg.req_id) : undefined;
+    if (waiting && msg.req_id !== undefined) {
+      pending.current.delete(msg.req_id);
+      if (msg.type === waiting.type) waiting.resolve(msg);
+      else waiting.reject(new Error(msg.type === "ERROR" ? msg.message : `unexpected answer ${msg.type}`));
     }
     dispatch({ type: "server", msg, now: Date.now() });
   }, []);
@@ -135,7 +142,8 @@ export function useScanSocket(url: string | null): ScanSocket {
         everOpen.current = true;
       },
       onClose: () => {
-        for (const p of pending.current.splice(0)) p.reject(new Error("the connection closed; try again"));
+        for (const p of pending.current.values()) p.reject(new Error("the connection closed; try again"));
+        pending.current.clear();
       },
     },
     url !== null,
@@ -185,8 +193,9 @@ export function useScanSocket(url: string | null): ScanSocket {
           reject(new Error("not connected to the server"));
           return;
         }
-        pending.current.push({ type, resolve, reject });
-        send(m);
+        const req_id = nextReqId();
+        pending.current.set(req_id, { type, resolve, reject });
+        send({ ...m, req_id });
       }),
     [readyState, send],
   );

@@ -57,6 +57,7 @@ pub enum ClientMessage {
     Ping,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadPurpose {
@@ -97,52 +98,94 @@ impl ProtocolError {
     }
 }
 
+// The fields of each action as the client sends them (besides `action` and `req_id`). They
+// are public for the TypeScript types of the dashboard, generated from them.
+
 #[derive(Deserialize)]
-struct StartScanWire {
-    #[allow(dead_code)]
-    action: String,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "StartScanFields"))]
+pub struct StartScanWire {
+    /// The location: a folder, an archive, `upload:KEY`, `s3://…` or a Drive link.
     drive_link: String,
+    #[cfg_attr(feature = "ts", ts(optional))]
     target_hole_codes: Option<Vec<String>>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     file_content: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     targets_upload: Option<String>,
     #[serde(default)]
-    options: ScanOptionsWire,
+    #[cfg_attr(feature = "ts", ts(optional))]
+    options: Option<ScanOptionsWire>,
 }
 
 #[derive(Deserialize, Default)]
-struct ScanOptionsWire {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ScanOptions"))]
+pub struct ScanOptionsWire {
+    #[cfg_attr(feature = "ts", ts(optional))]
     sheet: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     column: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     pattern: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct RequestUploadWire {
-    #[allow(dead_code)]
-    action: String,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RequestUploadFields"))]
+pub struct RequestUploadWire {
     file_name: String,
     size: u64,
     purpose: UploadPurpose,
+    #[cfg_attr(feature = "ts", ts(optional))]
     key: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct CheckTargetsWire {
-    #[allow(dead_code)]
-    action: String,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "CheckTargetsFields"))]
+pub struct CheckTargetsWire {
+    #[cfg_attr(feature = "ts", ts(optional))]
     file_content: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     targets_upload: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     target_hole_codes: Option<Vec<String>>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     sheet: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
     column: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct SessionWire {
-    #[allow(dead_code)]
-    action: String,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SessionFields"))]
+pub struct SessionWire {
     session_id: String,
+    #[cfg_attr(feature = "ts", ts(optional))]
     since: Option<u64>,
+}
+
+/// Every action, with the fields it takes (`None`: none): what the parser knows, and what the
+/// dashboard's types are generated from.
+pub const ACTIONS: [(&str, Option<&str>); 8] = [
+    ("start_scan", Some("StartScanFields")),
+    ("request_upload", Some("RequestUploadFields")),
+    ("check_targets", Some("CheckTargetsFields")),
+    ("subscribe", Some("SessionFields")),
+    ("reconnect", Some("SessionFields")),
+    ("cancel_scan", Some("SessionFields")),
+    ("get_report", Some("SessionFields")),
+    ("ping", None),
+];
+
+/// Longest `req_id` echoed.
+pub const MAX_REQ_ID: usize = 64;
+
+/// Parses one client message with its `req_id`. The id comes back with a refusal too, when
+/// the message had a readable one.
+pub fn parse_request(text: &str) -> (Option<String>, Result<ClientMessage, ProtocolError>) {
+    let req_id = (text.len() <= MAX_CLIENT_MESSAGE)
+        .then(|| serde_json::from_str::<serde_json::Value>(text).ok())
+        .flatten()
+        .and_then(|v| v.get("req_id").and_then(|r| r.as_str()).map(str::to_string))
+        .filter(|r| r.len() <= MAX_REQ_ID);
+    (req_id, parse_client(text))
 }
 
 fn field<T: serde::de::DeserializeOwned>(
@@ -202,15 +245,16 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
             if w.drive_link.trim().is_empty() {
                 return Err(bad(a, "drive_link is empty: give a folder, link or upload"));
             }
+            let options = w.options.unwrap_or_default();
             let targets = TargetsInput {
                 codes: w.target_hole_codes,
                 file_content: w.file_content,
                 upload: w.targets_upload,
-                sheet: w.options.sheet,
-                column: w.options.column,
+                sheet: options.sheet,
+                column: options.column,
             };
             one_list(a, &targets)?;
-            if !targets.is_empty() && w.options.pattern.is_some() {
+            if !targets.is_empty() && options.pattern.is_some() {
                 return Err(bad(
                     a,
                     "a discovery pattern is for scans without a code list",
@@ -219,7 +263,7 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
             ClientMessage::StartScan {
                 source: w.drive_link.trim().to_string(),
                 targets,
-                pattern: w.options.pattern,
+                pattern: options.pattern,
             }
         }
         "request_upload" => {

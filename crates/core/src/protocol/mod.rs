@@ -13,6 +13,7 @@ mod vocab;
 pub use client::*;
 pub use vocab::*;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchData {
     /// Codes joined with ", ", as the original dashboard shows them.
@@ -26,6 +27,7 @@ pub struct MatchData {
     pub ocr: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileErrorData {
     pub path: String,
@@ -33,12 +35,14 @@ pub struct FileErrorData {
     pub error: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServerMessage {
     Started {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
         total_files: Option<u64>,
     },
     Progress {
@@ -84,6 +88,7 @@ pub enum ServerMessage {
         last_seq: u64,
         /// The original dashboard's fields, for its `reconnect`.
         #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(skip))]
         original: Option<Box<OriginalSync>>,
     },
     Targets {
@@ -143,6 +148,7 @@ impl From<&MatchData> for OriginalResult {
 }
 
 /// A session's counters as SYNC_STATE carries them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionState {
     pub status: SessionStatus,
@@ -175,13 +181,19 @@ impl ServerMessage {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     pub session_id: String,
     pub seq: u64,
     /// When the message was sent live (Unix ms); absent on replays and replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub ts: Option<u64>,
+    /// On a reply: the `req_id` of the request it answers, when the request had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub req_id: Option<String>,
     #[serde(flatten)]
     pub message: ServerMessage,
 }
@@ -256,6 +268,7 @@ mod tests {
             session_id: "s1".into(),
             seq: 0,
             ts: None,
+            req_id: None,
             message: ServerMessage::SyncState {
                 session: session.clone(),
                 matches: vec![],
@@ -402,6 +415,7 @@ mod tests {
             session_id: "s1".into(),
             seq: 7,
             ts: None,
+            req_id: None,
             message: ServerMessage::for_result(&r).unwrap(),
         };
         let v: serde_json::Value = serde_json::to_value(&env).unwrap();

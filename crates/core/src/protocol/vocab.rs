@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a scan is. Stored and sent as `RUNNING`, `FINALIZING`, …; an unknown value is an
 /// error, never taken for one of these.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SessionStatus {
@@ -63,6 +64,7 @@ impl std::str::FromStr for SessionStatus {
 }
 
 /// The `code` of an ERROR: what a client acts on (the message is for people).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -124,6 +124,7 @@ mod tests {
             session_id: "s".into(),
             seq,
             ts: None,
+            req_id: None,
             message: if progress {
                 ServerMessage::Progress {
                     value: 1,

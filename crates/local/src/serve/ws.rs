@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use isoscan_core::protocol::{parse_client, Envelope, ErrorCode, ServerMessage};
+use isoscan_core::protocol::{
+    parse_request, ClientMessage, Envelope, ErrorCode, ProtocolError, ServerMessage,
+};
 use isoscan_engine::{Engine, Step, REPLAY_PAGE};
 use tokio::sync::{mpsc, watch};
 
@@ -36,6 +38,8 @@ struct Conn<'a, S> {
     ctl: mpsc::UnboundedSender<Control>,
     /// Highest `seq` sent per followed session: nothing at or below it is sent again.
     sent: HashMap<String, u64>,
+    /// The `req_id` of the request being answered: its replies carry it.
+    req_id: Option<String>,
 }
 
 type SendResult = Result<(), axum::Error>;
@@ -54,6 +58,7 @@ where
             session_id: session.to_string(),
             seq: 0,
             ts: None,
+            req_id: self.req_id.clone(),
             message,
         };
         match serde_json::to_string(&env) {
@@ -119,7 +124,15 @@ where
     }
 
     async fn handle(&mut self, text: &str) -> SendResult {
-        let msg = match parse_client(text) {
+        let (req_id, parsed) = parse_request(text);
+        self.req_id = req_id;
+        let r = self.answer(parsed).await;
+        self.req_id = None;
+        r
+    }
+
+    async fn answer(&mut self, parsed: Result<ClientMessage, ProtocolError>) -> SendResult {
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => return self.error("", e.code(), e.to_string()).await,
         };
@@ -163,6 +176,7 @@ where
         tx,
         ctl,
         sent: HashMap::new(),
+        req_id: None,
     };
     let idle = tokio::time::sleep(shared.idle);
     tokio::pin!(idle);
