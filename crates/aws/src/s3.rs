@@ -10,7 +10,6 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use isoscan_core::location::Location;
-use isoscan_core::protocol::UploadPurpose;
 use isoscan_engine::ports::*;
 
 pub const REPORT_TTL: Duration = Duration::from_secs(3600);
@@ -217,13 +216,8 @@ impl ReportStore for S3Reports {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Meta {
-    owner: String,
-    purpose: UploadPurpose,
-}
-
-/// Uploads in the bucket.
+/// Uploads in the bucket: `uploads/KEY/meta.json` and `uploads/KEY/files/NAME`. What may be
+/// uploaded is the engine's policy.
 pub struct S3Uploads {
     pub bucket: Bucket,
 }
@@ -232,13 +226,36 @@ fn valid_key(key: &str) -> bool {
     key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A file name without a folder, that is not hidden.
+fn plain(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.')
+}
+
 impl S3Uploads {
     /// The prefix holding an upload's files: what an `upload:KEY` source lists.
     pub fn files_prefix(key: &str) -> String {
         format!("uploads/{key}/files/")
     }
+}
 
-    async fn meta(&self, key: &str) -> Result<Meta, UploadError> {
+#[async_trait]
+impl UploadStore for S3Uploads {
+    async fn create(&self, meta: &UploadMeta) -> Result<String, UploadError> {
+        let k = crate::random_key();
+        let meta = serde_json::to_vec(meta).map_err(|e| UploadError::Unavailable(e.to_string()))?;
+        self.bucket
+            .client
+            .put_object()
+            .bucket(&self.bucket.name)
+            .key(format!("uploads/{k}/meta.json"))
+            .body(ByteStream::from(meta))
+            .send()
+            .await
+            .map_err(|e| UploadError::Unavailable(crate::describe(&e)))?;
+        Ok(k)
+    }
+
+    async fn meta(&self, key: &str) -> Result<UploadMeta, UploadError> {
         if !valid_key(key) {
             return Err(UploadError::NotFound(key.to_string()));
         }
@@ -252,62 +269,13 @@ impl S3Uploads {
         serde_json::from_slice(&bytes).map_err(|e| UploadError::Unavailable(e.to_string()))
     }
 
-    async fn owned(&self, owner: &str, key: &str) -> Result<Meta, UploadError> {
-        let m = self.meta(key).await?;
-        if m.owner != owner {
-            return Err(UploadError::Forbidden(key.to_string()));
+    async fn ticket(&self, key: &str, name: &str, size: u64) -> Result<UploadTicket, UploadError> {
+        self.meta(key).await?;
+        if !plain(name) {
+            return Err(UploadError::Invalid(format!(
+                "{name}: not a plain file name"
+            )));
         }
-        Ok(m)
-    }
-
-    async fn files(&self, key: &str) -> Result<Vec<(String, u64)>, UploadError> {
-        self.bucket
-            .list(&Self::files_prefix(key))
-            .await
-            .map_err(UploadError::Unavailable)
-    }
-}
-
-#[async_trait]
-impl Uploads for S3Uploads {
-    async fn create(
-        &self,
-        owner: &str,
-        file_name: &str,
-        size: u64,
-        purpose: UploadPurpose,
-        key: Option<&str>,
-    ) -> Result<UploadTicket, UploadError> {
-        let key = match key {
-            Some(k) => {
-                let m = self.owned(owner, k).await?;
-                if m.purpose != UploadPurpose::Drawings || purpose != UploadPurpose::Drawings {
-                    return Err(UploadError::Invalid(
-                        "only drawings may be added to an earlier upload".into(),
-                    ));
-                }
-                k.to_string()
-            }
-            None => {
-                let k = crate::random_key();
-                let meta = serde_json::to_vec(&Meta {
-                    owner: owner.to_string(),
-                    purpose,
-                })
-                .map_err(|e| UploadError::Unavailable(e.to_string()))?;
-                self.bucket
-                    .client
-                    .put_object()
-                    .bucket(&self.bucket.name)
-                    .key(format!("uploads/{k}/meta.json"))
-                    .body(ByteStream::from(meta))
-                    .send()
-                    .await
-                    .map_err(|e| UploadError::Unavailable(crate::describe(&e)))?;
-                k
-            }
-        };
-        let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
         let cfg = PresigningConfig::expires_in(UPLOAD_TTL)
             .map_err(|e| UploadError::Unavailable(e.to_string()))?;
         let req = self
@@ -315,61 +283,55 @@ impl Uploads for S3Uploads {
             .client
             .put_object()
             .bucket(&self.bucket.name)
-            .key(format!("{}{name}", Self::files_prefix(&key)))
+            .key(format!("{}{name}", Self::files_prefix(key)))
             .content_length(size as i64)
             .presigned(cfg)
             .await
             .map_err(|e| UploadError::Unavailable(crate::describe(&e)))?;
         Ok(UploadTicket {
             url: req.uri().to_string(),
-            key,
+            key: key.to_string(),
             expires_in: UPLOAD_TTL.as_secs(),
         })
     }
 
-    async fn read(
-        &self,
-        owner: &str,
-        key: &str,
-        max_bytes: u64,
-    ) -> Result<(String, Vec<u8>), UploadError> {
-        let m = self.owned(owner, key).await?;
-        if m.purpose != UploadPurpose::Targets {
-            return Err(UploadError::Invalid(format!(
-                "{key} is an upload of drawings, not a code list"
-            )));
+    async fn files(&self, key: &str) -> Result<Vec<(String, u64)>, UploadError> {
+        if !valid_key(key) {
+            return Err(UploadError::NotFound(key.to_string()));
         }
-        let files = self.files(key).await?;
-        let (k, size) = files.first().ok_or_else(|| {
-            UploadError::NotFound(format!("{key}: the code list has not arrived"))
-        })?;
-        if *size > max_bytes {
-            return Err(UploadError::Invalid(format!(
-                "the code list is over {max_bytes} bytes"
-            )));
-        }
-        let bytes = self
+        let prefix = Self::files_prefix(key);
+        let mut files: Vec<(String, u64)> = self
             .bucket
-            .read(k)
+            .list(&prefix)
             .await
-            .map_err(UploadError::Unavailable)?;
-        let name = k.rsplit('/').next().unwrap_or(k).to_string();
-        Ok((name, bytes))
+            .map_err(UploadError::Unavailable)?
+            .into_iter()
+            .map(|(k, size)| (k.strip_prefix(&prefix).unwrap_or(&k).to_string(), size))
+            .collect();
+        files.sort();
+        Ok(files)
     }
 
-    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError> {
-        let m = self.owned(owner, key).await?;
-        if m.purpose != UploadPurpose::Drawings {
-            return Err(UploadError::Invalid(format!(
-                "{key} is a code list, not drawings"
-            )));
+    async fn read(&self, key: &str, name: &str) -> Result<Vec<u8>, UploadError> {
+        if !valid_key(key) || !plain(name) {
+            return Err(UploadError::NotFound(format!("{key}/{name}")));
         }
-        if self.files(key).await?.is_empty() {
-            return Err(UploadError::NotFound(format!(
-                "{key}: no drawing has arrived"
-            )));
+        match self
+            .bucket
+            .read(&format!("{}{name}", Self::files_prefix(key)))
+            .await
+        {
+            Ok(b) => Ok(b),
+            Err(e) if e.contains("NoSuchKey") => {
+                Err(UploadError::NotFound(format!("{key}/{name}")))
+            }
+            Err(e) => Err(UploadError::Unavailable(e)),
         }
-        Ok(())
+    }
+
+    async fn usage(&self, _owner: &str) -> Result<Option<UploadUsage>, UploadError> {
+        // Telling would take reading every upload's record: S3 keeps no index by owner.
+        Ok(None)
     }
 }
 

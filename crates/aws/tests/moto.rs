@@ -63,7 +63,7 @@ async fn put_url(url: &str, body: &[u8]) -> u16 {
 }
 
 #[tokio::test]
-async fn s3_uploads_pass_the_uploads_suite() {
+async fn s3_uploads_pass_the_upload_store_suite() {
     let up = Arc::new(S3Uploads {
         bucket: bucket().await,
     });
@@ -72,7 +72,7 @@ async fn s3_uploads_pass_the_uploads_suite() {
             assert_eq!(put_url(&t.url, &bytes).await, 200, "{}", t.url);
         })
     });
-    suite::uploads(up, put).await;
+    suite::upload_store(up, put, "alice").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,6 @@ pub mod suite;
 pub mod usecases;
 
 pub use usecases::{
-    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, MAX_RECEIVES,
-    REPLAY_PAGE,
+    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, UploadQuota,
+    MAX_RECEIVES, REPLAY_PAGE,
 };

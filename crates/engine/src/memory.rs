@@ -468,7 +468,7 @@ impl ReportStore for MemoryReports {
     }
 }
 
-/// Uploads held in memory: (owner, purpose, files by name) per key.
+/// Uploads held in memory: the record and files by name per key.
 #[derive(Default)]
 pub struct MemoryUploads {
     uploads: Mutex<HashMap<String, MemoryUpload>>,
@@ -476,8 +476,7 @@ pub struct MemoryUploads {
 }
 
 struct MemoryUpload {
-    owner: String,
-    purpose: isoscan_core::protocol::UploadPurpose,
+    meta: UploadMeta,
     files: BTreeMap<String, Vec<u8>>,
 }
 
@@ -499,9 +498,8 @@ impl MemoryUploads {
         Ok(())
     }
 
-    fn owned<T>(
+    fn with<T>(
         &self,
-        owner: &str,
         key: &str,
         f: impl FnOnce(&MemoryUpload) -> Result<T, UploadError>,
     ) -> Result<T, UploadError> {
@@ -509,99 +507,77 @@ impl MemoryUploads {
             .uploads
             .lock()
             .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
-        match u.get(key) {
-            None => Err(UploadError::NotFound(key.to_string())),
-            Some(up) if up.owner != owner => Err(UploadError::Forbidden(key.to_string())),
-            Some(up) => f(up),
-        }
+        f(u.get(key)
+            .ok_or_else(|| UploadError::NotFound(key.to_string()))?)
     }
 }
 
 #[async_trait]
-impl Uploads for MemoryUploads {
-    async fn create(
-        &self,
-        owner: &str,
-        file_name: &str,
-        _size: u64,
-        purpose: isoscan_core::protocol::UploadPurpose,
-        key: Option<&str>,
-    ) -> Result<UploadTicket, UploadError> {
-        let key = match key {
-            Some(k) => {
-                self.owned(owner, k, |up| {
-                    if up.purpose == purpose
-                        && purpose == isoscan_core::protocol::UploadPurpose::Drawings
-                    {
-                        Ok(())
-                    } else {
-                        Err(UploadError::Invalid(
-                            "files of one upload share its purpose".into(),
-                        ))
-                    }
-                })?;
-                k.to_string()
-            }
-            None => {
-                let k = format!(
-                    "u{}",
-                    self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
-                self.uploads
-                    .lock()
-                    .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?
-                    .insert(
-                        k.clone(),
-                        MemoryUpload {
-                            owner: owner.to_string(),
-                            purpose,
-                            files: BTreeMap::new(),
-                        },
-                    );
-                k
-            }
-        };
+impl UploadStore for MemoryUploads {
+    async fn create(&self, meta: &UploadMeta) -> Result<String, UploadError> {
+        let k = format!(
+            "u{}",
+            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        self.uploads
+            .lock()
+            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?
+            .insert(
+                k.clone(),
+                MemoryUpload {
+                    meta: meta.clone(),
+                    files: BTreeMap::new(),
+                },
+            );
+        Ok(k)
+    }
+
+    async fn meta(&self, key: &str) -> Result<UploadMeta, UploadError> {
+        self.with(key, |u| Ok(u.meta.clone()))
+    }
+
+    async fn ticket(&self, key: &str, name: &str, _size: u64) -> Result<UploadTicket, UploadError> {
+        self.with(key, |_| Ok(()))?;
         Ok(UploadTicket {
-            url: format!("memory://{key}/{file_name}"),
-            key,
-            expires_in: 900,
+            url: format!("memory://{key}/{name}"),
+            key: key.to_string(),
+            expires_in: crate::usecases::UPLOAD_LINK_S,
         })
     }
 
-    async fn read(
-        &self,
-        owner: &str,
-        key: &str,
-        max_bytes: u64,
-    ) -> Result<(String, Vec<u8>), UploadError> {
-        self.owned(owner, key, |up| match up.files.iter().next() {
-            _ if up.purpose != isoscan_core::protocol::UploadPurpose::Targets => Err(
-                UploadError::Invalid(format!("{key} is an upload of drawings, not a code list")),
-            ),
-            None => Err(UploadError::NotFound(format!(
-                "{key}: nothing was uploaded"
-            ))),
-            Some((_, b)) if b.len() as u64 > max_bytes => Err(UploadError::Invalid(format!(
-                "{key}: over {max_bytes} bytes"
-            ))),
-            Some((n, b)) => Ok((n.clone(), b.clone())),
+    async fn files(&self, key: &str) -> Result<Vec<(String, u64)>, UploadError> {
+        self.with(key, |u| {
+            Ok(u.files
+                .iter()
+                .map(|(n, b)| (n.clone(), b.len() as u64))
+                .collect())
         })
     }
 
-    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError> {
-        self.owned(owner, key, |up| {
-            if up.purpose != isoscan_core::protocol::UploadPurpose::Drawings {
-                Err(UploadError::Invalid(format!(
-                    "{key} is a code list, not drawings"
-                )))
-            } else if up.files.is_empty() {
-                Err(UploadError::NotFound(format!(
-                    "{key}: nothing was uploaded"
-                )))
+    async fn read(&self, key: &str, name: &str) -> Result<Vec<u8>, UploadError> {
+        self.with(key, |u| {
+            u.files
+                .get(name)
+                .cloned()
+                .ok_or_else(|| UploadError::NotFound(format!("{key}/{name}")))
+        })
+    }
+
+    async fn usage(&self, owner: &str) -> Result<Option<UploadUsage>, UploadError> {
+        let u = self
+            .uploads
+            .lock()
+            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
+        let mut usage = UploadUsage::default();
+        for up in u.values().filter(|up| up.meta.owner == owner) {
+            if up.files.is_empty() {
+                usage.waiting += 1;
+                usage.bytes += up.meta.announced;
             } else {
-                Ok(())
+                usage.bytes += up.files.values().map(|b| b.len() as u64).sum::<u64>();
             }
-        })
+        }
+        Ok(Some(usage))
     }
 }
 

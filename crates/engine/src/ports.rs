@@ -355,25 +355,40 @@ pub enum UploadError {
     Unavailable(String),
 }
 
-/// Files the client sends before a scan: code lists and drawings.
+/// Who an upload belongs to and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadMeta {
+    pub owner: String,
+    pub purpose: isoscan_core::protocol::UploadPurpose,
+    /// The size the client announced for its first file, counted until the file arrives.
+    #[serde(default)]
+    pub announced: u64,
+}
+
+/// What one user keeps in uploads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadUsage {
+    /// Uploads whose first file has not arrived.
+    pub waiting: usize,
+    /// Bytes stored, and announced for the uploads still waiting.
+    pub bytes: u64,
+}
+
+/// Where uploaded files are kept: records, signed URLs and bytes. What may be uploaded, by
+/// whom, and how much, is the engine's upload policy (`usecases/uploads.rs`), not the store's.
 #[async_trait]
-pub trait Uploads: Send + Sync {
-    /// A signed URL for one file; with `key`, the file joins that earlier upload of drawings.
-    async fn create(
-        &self,
-        owner: &str,
-        file_name: &str,
-        size: u64,
-        purpose: isoscan_core::protocol::UploadPurpose,
-        key: Option<&str>,
-    ) -> Result<UploadTicket, UploadError>;
-    /// An uploaded code list: (file name, bytes), at most `max_bytes`.
-    async fn read(
-        &self,
-        owner: &str,
-        key: &str,
-        max_bytes: u64,
-    ) -> Result<(String, Vec<u8>), UploadError>;
-    /// Checks that `key` is an upload of drawings by `owner` that has arrived.
-    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError>;
+pub trait UploadStore: Send + Sync {
+    /// Records a new upload under a fresh key.
+    async fn create(&self, meta: &UploadMeta) -> Result<String, UploadError>;
+    /// An upload's record; `NotFound` for a key that names none.
+    async fn meta(&self, key: &str) -> Result<UploadMeta, UploadError>;
+    /// Where the client PUTs the file `name` (a plain name) of `size` bytes into the upload.
+    async fn ticket(&self, key: &str, name: &str, size: u64) -> Result<UploadTicket, UploadError>;
+    /// The files that have arrived, (name, bytes), in name order.
+    async fn files(&self, key: &str) -> Result<Vec<(String, u64)>, UploadError>;
+    /// One file that has arrived.
+    async fn read(&self, key: &str, name: &str) -> Result<Vec<u8>, UploadError>;
+    /// What `owner` keeps, for a store that can tell cheaply (`None` otherwise); uploads whose
+    /// link expired before anything arrived are dropped on the way.
+    async fn usage(&self, owner: &str) -> Result<Option<UploadUsage>, UploadError>;
 }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isoscan_core::protocol::ServerMessage;
+use isoscan_core::protocol::{ErrorCode, ServerMessage, UploadPurpose};
 use isoscan_core::targets::TargetList;
 use isoscan_engine::memory::*;
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
-use isoscan_engine::{Engine, EngineConfig, Ports, ScanRequest};
+use isoscan_engine::{Engine, EngineConfig, EngineError, Ports, ScanRequest, UploadQuota};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_store_suite() {
@@ -26,14 +26,152 @@ async fn memory_queue_passes_the_queue_suite() {
 }
 
 #[tokio::test]
-async fn memory_uploads_pass_the_uploads_suite() {
+async fn memory_uploads_pass_the_upload_store_suite() {
     let up = Arc::new(MemoryUploads::new());
     let target = up.clone();
     let put: suite::PutFn = Arc::new(move |t, name, bytes| {
         let target = target.clone();
         Box::pin(async move { target.put(&t.key, &name, bytes).expect("put") })
     });
-    suite::uploads(up, put).await;
+    suite::upload_store(up, put, "alice").await;
+}
+
+/// What `request_upload` answers, and the key of the upload it made.
+async fn ask_upload(
+    e: &Engine,
+    owner: &str,
+    name: &str,
+    size: u64,
+    purpose: UploadPurpose,
+    key: Option<&str>,
+) -> Result<String, EngineError> {
+    match e.request_upload(owner, name, size, purpose, key).await? {
+        ServerMessage::UploadUrl { key, .. } => Ok(key),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_upload_policy_holds_whatever_the_store() {
+    let up = Arc::new(MemoryUploads::new());
+    let mut r = rig(MemorySource::default());
+    let mut ports = r.engine.ports.clone();
+    ports.uploads = up.clone();
+    let config = EngineConfig {
+        upload_quota: Some(UploadQuota {
+            waiting: 2,
+            bytes: 1000,
+        }),
+        ..EngineConfig::default()
+    };
+    r.engine = Arc::new(Engine::new(ports, config));
+    let e = &r.engine;
+    use UploadPurpose::{Drawings, Targets};
+
+    // Kinds by name, and sizes.
+    for (name, purpose) in [
+        ("run.exe", Drawings),
+        (".pdf", Drawings),
+        ("a.pdf", Targets),
+        ("codes.xlsx", Drawings),
+        ("", Targets),
+    ] {
+        let r = ask_upload(e, "alice", name, 10, purpose, None).await;
+        assert!(
+            matches!(&r, Err(e) if e.client_code() == ErrorCode::BadRequest),
+            "{name} as {purpose:?}: {r:?}"
+        );
+    }
+    let big = ask_upload(
+        e,
+        "alice",
+        "codes.xlsx",
+        64 * 1024 * 1024 + 1,
+        Targets,
+        None,
+    )
+    .await;
+    assert!(matches!(big, Err(EngineError::InvalidRequest(m)) if m.contains("at most 64 MiB")));
+    // A path is reduced to its file's name.
+    let list = ask_upload(e, "alice", "C:\\lists\\codes.csv", 6, Targets, None)
+        .await
+        .expect("list");
+    assert_eq!(up.meta(&list).await.unwrap().owner, "alice");
+
+    // Owners and purposes.
+    let drawings = ask_upload(e, "alice", "a.pdf", 4, Drawings, None)
+        .await
+        .expect("drawings");
+    let code = |r: Result<String, EngineError>| r.map_err(|e| e.client_code());
+    assert_eq!(
+        code(ask_upload(e, "bob", "b.pdf", 4, Drawings, Some(&drawings)).await),
+        Err(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        code(ask_upload(e, "alice", "b.csv", 4, Targets, Some(&drawings)).await),
+        Err(ErrorCode::BadUpload)
+    );
+    assert_eq!(
+        code(ask_upload(e, "alice", "b.pdf", 4, Drawings, Some(&list)).await),
+        Err(ErrorCode::BadUpload)
+    );
+    // Nothing has arrived yet.
+    assert!(matches!(
+        e.read_list_upload("alice", &list, 1 << 20).await,
+        Err(UploadError::NotFound(_))
+    ));
+    assert!(matches!(
+        e.check_drawings_upload("alice", &drawings).await,
+        Err(UploadError::NotFound(_))
+    ));
+    // The quota: two uploads wait already.
+    assert_eq!(
+        code(ask_upload(e, "alice", "c.pdf", 4, Drawings, None).await),
+        Err(ErrorCode::Quota)
+    );
+    assert!(ask_upload(e, "bob", "c.pdf", 4, Drawings, None)
+        .await
+        .is_ok());
+    up.put(&list, "codes.csv", b"A\nB\nC\n".to_vec()).unwrap();
+    up.put(&drawings, "a.pdf", b"%PDF".to_vec()).unwrap();
+    // Files joining an upload are not new uploads waiting; bytes still count.
+    let same = ask_upload(e, "alice", "b.pdf", 4, Drawings, Some(&drawings))
+        .await
+        .expect("joins");
+    assert_eq!(same, drawings);
+    assert_eq!(
+        code(ask_upload(e, "alice", "huge.pdf", 991, Drawings, None).await),
+        Err(ErrorCode::Quota)
+    );
+
+    // Reading back.
+    assert_eq!(
+        e.read_list_upload("alice", &list, 1 << 20).await.unwrap(),
+        ("codes.csv".to_string(), b"A\nB\nC\n".to_vec())
+    );
+    assert!(matches!(
+        e.read_list_upload("bob", &list, 1 << 20).await,
+        Err(UploadError::Forbidden(_))
+    ));
+    assert!(matches!(
+        e.read_list_upload("alice", &list, 3).await,
+        Err(UploadError::Invalid(_))
+    ));
+    assert!(matches!(
+        e.read_list_upload("alice", &drawings, 1 << 20).await,
+        Err(UploadError::Invalid(_))
+    ));
+    e.check_drawings_upload("alice", &drawings)
+        .await
+        .expect("arrived");
+    assert!(matches!(
+        e.check_drawings_upload("bob", &drawings).await,
+        Err(UploadError::Forbidden(_))
+    ));
+    assert!(matches!(
+        e.check_drawings_upload("alice", &list).await,
+        Err(UploadError::Invalid(_))
+    ));
 }
 
 #[tokio::test]

@@ -152,15 +152,19 @@ async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
     let uploads = S3Uploads {
         bucket: r.bucket.clone(),
     };
-    let t = uploads
-        .create("alice", "x.pdf", 1, UploadPurpose::Drawings, None)
+    let key = uploads
+        .create(&UploadMeta {
+            owner: "alice".into(),
+            purpose: UploadPurpose::Drawings,
+            announced: 1,
+        })
         .await
         .expect("upload");
     for path in truth.keys() {
         let bytes = std::fs::read(dir.path().join(path)).expect("read");
-        put_upload_file(r, &t.key, path, bytes).await;
+        put_upload_file(r, &key, path, bytes).await;
     }
-    (t.key, code_list(&truth, 50))
+    (key, code_list(&truth, 50))
 }
 
 /// Puts a file at `path` in the upload `key`, as the browser's upload does.

@@ -52,12 +52,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_visible ON jobs (visible_at);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_receipt ON jobs (receipt);
-CREATE TABLE IF NOT EXISTS connections (
-    id TEXT PRIMARY KEY,
-    principal TEXT NOT NULL,
-    connected_at INTEGER NOT NULL,
-    session TEXT
-);
+-- Written by earlier versions and never read.
+DROP TABLE IF EXISTS connections;
 ";
 
 fn now_ms() -> i64 {
@@ -71,7 +67,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// One SQLite database holding sessions, results, events, connections and jobs.
+/// One SQLite database holding sessions, results, events and jobs.
 pub struct SqliteState {
     conn: Arc<Mutex<Connection>>,
     notify: Notify,
@@ -113,8 +109,7 @@ impl SqliteState {
     }
 
     /// What a process does on start when it is the only one using this database: jobs that
-    /// were in hand when the last one stopped are delivered again now, and its connections
-    /// are gone.
+    /// were in hand when the last one stopped are delivered again now.
     pub async fn recover(&self) -> Result<u64, StoreError> {
         self.tx(|t| {
             let n = t
@@ -123,45 +118,7 @@ impl SqliteState {
                     [],
                 )
                 .map_err(unavailable)?;
-            t.execute("DELETE FROM connections", [])
-                .map_err(unavailable)?;
             Ok(n as u64)
-        })
-        .await
-    }
-
-    pub async fn connection_opened(&self, id: &str, principal: &str) -> Result<(), StoreError> {
-        let (id, principal) = (id.to_string(), principal.to_string());
-        self.tx(move |t| {
-            t.execute(
-                "INSERT OR REPLACE INTO connections (id, principal, connected_at) VALUES (?1, ?2, ?3)",
-                params![id, principal, now_ms()],
-            )
-            .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn connection_subscribed(&self, id: &str, session: &str) -> Result<(), StoreError> {
-        let (id, session) = (id.to_string(), session.to_string());
-        self.tx(move |t| {
-            t.execute(
-                "UPDATE connections SET session = ?2 WHERE id = ?1",
-                params![id, session],
-            )
-            .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn connection_closed(&self, id: &str) -> Result<(), StoreError> {
-        let id = id.to_string();
-        self.tx(move |t| {
-            t.execute("DELETE FROM connections WHERE id = ?1", params![id])
-                .map_err(unavailable)?;
-            Ok(())
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
-use isoscan_local::serve::adapters::{FolderUploads, Links, ReportFolder, UploadQuota};
+use isoscan_local::serve::adapters::{FolderUploads, Links, ReportFolder};
 use isoscan_local::serve::auth::Signer;
 use isoscan_local::sqlite::SqliteState;
 
@@ -32,7 +32,7 @@ async fn sqlite_queue_passes_the_queue_suite() {
 }
 
 #[tokio::test]
-async fn folder_uploads_pass_the_uploads_suite() {
+async fn folder_uploads_pass_the_upload_store_suite() {
     let dir = tempfile::tempdir().unwrap();
     let up = Arc::new(FolderUploads::new(
         dir.path().to_path_buf(),
@@ -40,7 +40,6 @@ async fn folder_uploads_pass_the_uploads_suite() {
             base: "http://127.0.0.1:1".into(),
             signer: Signer::from_secret(b"0123456789abcdef0123456789abcdef"),
         },
-        UploadQuota::default(),
     ));
     let target = up.clone();
     let put: suite::PutFn = Arc::new(move |t, name, bytes| {
@@ -48,7 +47,7 @@ async fn folder_uploads_pass_the_uploads_suite() {
         assert!(t.url.contains(&t.key), "{}", t.url);
         Box::pin(async move { std::fs::write(dest, bytes).expect("write") })
     });
-    suite::uploads(up, put).await;
+    suite::upload_store(up, put, "alice").await;
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 use crate::ports::*;
 
 mod reports;
+mod uploads;
 pub use reports::{reports, FetchFn};
+pub use uploads::{upload_store, PutFn};
 
 fn result(path: &str, codes: &[&str], error: bool) -> FileResult {
     let file = FileRef {
@@ -387,70 +389,4 @@ pub async fn job_queue(queue: Arc<dyn JobQueue>, prefix: &str) {
         .await
         .expect("empty")
         .is_empty());
-}
-
-/// Stores a file at an upload ticket's URL, as the client's PUT would.
-pub type PutFn = Arc<
-    dyn Fn(UploadTicket, String, Vec<u8>) -> futures::future::BoxFuture<'static, ()> + Send + Sync,
->;
-
-/// `Uploads`: an upload belongs to its owner; a code list is read back; drawings may be added
-/// to an earlier upload and are checked before a scan.
-pub async fn uploads(up: Arc<dyn Uploads>, put: PutFn) {
-    use isoscan_core::protocol::UploadPurpose;
-    let t = up
-        .create("alice", "codes.csv", 6, UploadPurpose::Targets, None)
-        .await
-        .expect("create");
-    assert!(t.expires_in > 0);
-    assert!(matches!(
-        up.read("alice", &t.key, 1 << 20).await,
-        Err(UploadError::NotFound(_))
-    ));
-    put(t.clone(), "codes.csv".into(), b"A\nB\nC\n".to_vec()).await;
-    let (name, bytes) = up.read("alice", &t.key, 1 << 20).await.expect("read");
-    assert_eq!(
-        (name.as_str(), bytes.as_slice()),
-        ("codes.csv", &b"A\nB\nC\n"[..])
-    );
-    assert!(matches!(
-        up.read("bob", &t.key, 1 << 20).await,
-        Err(UploadError::Forbidden(_))
-    ));
-    assert!(matches!(
-        up.read("alice", &t.key, 3).await,
-        Err(UploadError::Invalid(_))
-    ));
-    // A code list is not a folder of drawings.
-    assert!(up.check("alice", &t.key).await.is_err());
-
-    let d = up
-        .create("alice", "a.pdf", 4, UploadPurpose::Drawings, None)
-        .await
-        .expect("drawings");
-    assert_ne!(d.key, t.key);
-    assert!(matches!(
-        up.check("alice", &d.key).await,
-        Err(UploadError::NotFound(_))
-    ));
-    put(d.clone(), "a.pdf".into(), b"%PDF".to_vec()).await;
-    up.check("alice", &d.key).await.expect("arrived");
-    let d2 = up
-        .create("alice", "b.pdf", 4, UploadPurpose::Drawings, Some(&d.key))
-        .await
-        .expect("add to the upload");
-    assert_eq!(d2.key, d.key);
-    assert!(matches!(
-        up.create("bob", "c.pdf", 4, UploadPurpose::Drawings, Some(&d.key))
-            .await,
-        Err(UploadError::Forbidden(_))
-    ));
-    assert!(matches!(
-        up.check("bob", &d.key).await,
-        Err(UploadError::Forbidden(_))
-    ));
-    assert!(matches!(
-        up.check("alice", "0123456789abcdef0123456789abcdef").await,
-        Err(UploadError::NotFound(_))
-    ));
 }

@@ -4,7 +4,8 @@
 //! - [`pipeline`](self::pipeline): start a scan, list its source, read and record files.
 //! - [`finalize`](self::finalize): build the report once every file is in; resume a scan a
 //!   stopped process left.
-//! - [`requests`](self::requests): a client's messages (`answer`), code lists, uploads, cancel.
+//! - [`requests`](self::requests): a client's messages (`answer`), code lists, cancel.
+//! - [`uploads`](self::uploads): the upload policy over the [`UploadStore`].
 //! - [`sync`](self::sync): the snapshot a client gets when it (re)subscribes.
 //! - [`jobs`](self::jobs): one queue delivery, the retry rule, the worker loop.
 //!
@@ -16,6 +17,7 @@ mod jobs;
 mod pipeline;
 mod requests;
 mod sync;
+mod uploads;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,8 +30,9 @@ use crate::ports::*;
 pub use errors::EngineError;
 pub use jobs::JobOutcome;
 pub use pipeline::ScanRequest;
-pub use requests::{Step, MAX_TARGETS_UPLOAD};
+pub use requests::Step;
 pub use sync::REPLAY_PAGE;
+pub use uploads::{UploadQuota, MAX_TARGETS_UPLOAD, UPLOAD_LINK_S};
 
 /// Files per queue message (an SQS batch entry holds paths only).
 pub const FILES_PER_JOB: usize = 10;
@@ -48,6 +51,8 @@ pub struct EngineConfig {
     pub retry_base: Duration,
     /// Scans one user may have running at once (`None`: no limit).
     pub max_active_scans: Option<u64>,
+    /// What one user may keep in uploads (`None`: no limit, or a store that cannot tell).
+    pub upload_quota: Option<UploadQuota>,
     /// Code lists parsed at once, each on a blocking thread: the rest wait their turn.
     pub list_parsers: usize,
 }
@@ -59,6 +64,7 @@ impl Default for EngineConfig {
             version: env!("CARGO_PKG_VERSION").to_string(),
             retry_base: Duration::from_millis(200),
             max_active_scans: None,
+            upload_quota: None,
             list_parsers: 2,
         }
     }
@@ -74,7 +80,7 @@ pub struct Ports {
     pub extractor: Arc<dyn Extractor>,
     pub notifier: Arc<dyn Notifier>,
     pub reports: Arc<dyn ReportStore>,
-    pub uploads: Arc<dyn Uploads>,
+    pub uploads: Arc<dyn UploadStore>,
     pub clock: Arc<dyn Clock>,
 }
 pub struct Engine {
@@ -86,6 +92,8 @@ pub struct Engine {
     emit_lock: tokio::sync::Mutex<()>,
     /// One per code list being parsed.
     list_permits: Arc<tokio::sync::Semaphore>,
+    /// Held from an upload's quota check to its creation.
+    upload_lock: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -95,6 +103,7 @@ impl Engine {
             finders: Mutex::new(HashMap::new()),
             emit_lock: tokio::sync::Mutex::new(()),
             list_permits: Arc::new(tokio::sync::Semaphore::new(config.list_parsers.max(1))),
+            upload_lock: tokio::sync::Mutex::new(()),
             config,
         }
     }

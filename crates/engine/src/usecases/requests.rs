@@ -3,11 +3,11 @@
 
 use isoscan_core::location::Location;
 use isoscan_core::protocol::{
-    ClientMessage, ErrorCode, ServerMessage, TargetsInput, UploadPurpose, MAX_FILE_CONTENT,
+    ClientMessage, ErrorCode, ServerMessage, TargetsInput, MAX_FILE_CONTENT,
 };
 use isoscan_core::targets::{read_targets, TargetList};
 
-use super::{Engine, EngineError, ScanRequest};
+use super::{Engine, EngineError, ScanRequest, MAX_TARGETS_UPLOAD};
 use crate::ports::*;
 
 /// What an entry point does with a client's message, in order.
@@ -30,8 +30,6 @@ fn reply(session: &str, message: ServerMessage) -> Vec<Step> {
     }]
 }
 
-/// Largest code list read from an upload.
-pub const MAX_TARGETS_UPLOAD: u64 = 64 * 1024 * 1024;
 /// Codes shown back by `check_targets`.
 const TARGETS_SAMPLE: usize = 10;
 
@@ -61,9 +59,7 @@ impl Engine {
             // The format is read from the bytes; the name only tells CSV from text.
             ("codes.xlsx".to_string(), bytes)
         } else if let Some(key) = &input.upload {
-            self.ports
-                .uploads
-                .read(owner, key, MAX_TARGETS_UPLOAD)
+            self.read_list_upload(owner, key, MAX_TARGETS_UPLOAD)
                 .await?
         } else {
             return Ok(None);
@@ -122,7 +118,7 @@ impl Engine {
             }
         }
         if let Ok(Location::Upload { key }) = Location::parse(source) {
-            self.ports.uploads.check(owner, &key).await?;
+            self.check_drawings_upload(owner, &key).await?;
         }
         let targets = self.resolve_targets(owner, targets).await?;
         self.start_scan(ScanRequest {
@@ -132,52 +128,6 @@ impl Engine {
             pattern,
         })
         .await
-    }
-
-    /// `request_upload`.
-    pub async fn request_upload(
-        &self,
-        owner: &str,
-        file_name: &str,
-        size: u64,
-        purpose: UploadPurpose,
-        key: Option<&str>,
-    ) -> Result<ServerMessage, EngineError> {
-        let name = file_name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(file_name)
-            .trim();
-        let lower = name.to_ascii_lowercase();
-        let allowed: &[&str] = match purpose {
-            UploadPurpose::Targets => &[".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"],
-            UploadPurpose::Drawings => &[".pdf", ".zip"],
-        };
-        if name.is_empty() || name.starts_with('.') || !allowed.iter().any(|e| lower.ends_with(e)) {
-            return Err(EngineError::InvalidRequest(format!(
-                "{file_name}: {} uploads take {}",
-                match purpose {
-                    UploadPurpose::Targets => "code list",
-                    UploadPurpose::Drawings => "drawing",
-                },
-                allowed.join(", ")
-            )));
-        }
-        if purpose == UploadPurpose::Targets && size > MAX_TARGETS_UPLOAD {
-            return Err(EngineError::InvalidRequest(format!(
-                "{file_name}: a code list may be at most {MAX_TARGETS_UPLOAD} bytes"
-            )));
-        }
-        let t = self
-            .ports
-            .uploads
-            .create(owner, name, size, purpose, key)
-            .await?;
-        Ok(ServerMessage::UploadUrl {
-            url: t.url,
-            key: t.key,
-            expires_in: t.expires_in,
-        })
     }
 
     /// `get_report`: a fresh download link for `owner`'s completed scan.

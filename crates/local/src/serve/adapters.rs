@@ -7,15 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use isoscan_core::location::{Location, LocationError};
-use isoscan_core::protocol::UploadPurpose;
 use isoscan_core::result::FileRef;
 use isoscan_engine::ports::*;
+use isoscan_engine::usecases::UPLOAD_LINK_S;
 
 use super::auth::{encode, hex, random_bytes, write_private, Signer};
 use crate::source::LocalSource;
 
-/// How long an upload URL and a report link live, in seconds.
-pub const UPLOAD_TTL_S: u64 = 900;
+/// How long a report link lives, in seconds.
 pub const REPORT_TTL_S: u64 = 3600;
 
 pub fn unix_now() -> u64 {
@@ -202,51 +201,16 @@ impl Source for ServeSource {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct UploadMeta {
-    owner: String,
-    purpose: UploadPurpose,
-    /// The size the first file was announced with (uploads made before it was kept: 0).
-    #[serde(default)]
-    announced: u64,
-}
-
-/// What one user may keep in uploads.
-#[derive(Debug, Clone)]
-pub struct UploadQuota {
-    /// Uploads asked for whose file has not arrived (expired ones are removed).
-    pub pending: usize,
-    /// Bytes of every upload, those announced and not yet arrived included.
-    pub bytes: u64,
-}
-
 /// Uploads in `DATA/uploads/KEY/`: `meta.json` (owner, purpose) and `files/`, readable by this
-/// user only (folders 0700, files 0600).
+/// user only (folders 0700, files 0600). What may be uploaded is the engine's policy.
 pub struct FolderUploads {
     pub dir: PathBuf,
     pub links: Links,
-    quota: UploadQuota,
-    /// Held while an upload is counted and created, so two requests cannot both pass.
-    creating: std::sync::Mutex<()>,
-}
-
-impl Default for UploadQuota {
-    fn default() -> Self {
-        UploadQuota {
-            pending: 20,
-            bytes: 20 << 30,
-        }
-    }
 }
 
 impl FolderUploads {
-    pub fn new(dir: PathBuf, links: Links, quota: UploadQuota) -> FolderUploads {
-        FolderUploads {
-            dir,
-            links,
-            quota,
-            creating: std::sync::Mutex::new(()),
-        }
+    pub fn new(dir: PathBuf, links: Links) -> FolderUploads {
+        FolderUploads { dir, links }
     }
 }
 
@@ -259,15 +223,8 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// One user's uploads as they are now.
-#[derive(Default)]
-struct Usage {
-    pending: usize,
-    bytes: u64,
-}
-
 impl FolderUploads {
-    fn meta(&self, key: &str) -> Result<UploadMeta, UploadError> {
+    fn read_meta(&self, key: &str) -> Result<UploadMeta, UploadError> {
         if upload_files(&self.dir, key).is_none() {
             return Err(UploadError::NotFound(key.to_string()));
         }
@@ -276,18 +233,10 @@ impl FolderUploads {
         serde_json::from_slice(&text).map_err(|e| UploadError::Unavailable(e.to_string()))
     }
 
-    fn owned(&self, owner: &str, key: &str) -> Result<UploadMeta, UploadError> {
-        let m = self.meta(key)?;
-        if m.owner != owner {
-            return Err(UploadError::Forbidden(key.to_string()));
-        }
-        Ok(m)
-    }
-
     /// Where a PUT to an upload URL writes: checks the key exists and the name is plain.
     pub fn destination(&self, key: &str, name: &str) -> Result<PathBuf, UploadError> {
-        self.meta(key)?;
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        self.read_meta(key)?;
+        if !plain(name) {
             return Err(UploadError::Invalid(format!(
                 "{name}: not a plain file name"
             )));
@@ -297,48 +246,7 @@ impl FolderUploads {
         Ok(files.join(name))
     }
 
-    /// What `owner` keeps in uploads; uploads whose link expired before anything arrived are
-    /// removed on the way.
-    fn usage(&self, owner: &str) -> Usage {
-        let mut u = Usage::default();
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return u;
-        };
-        for e in rd.filter_map(|e| e.ok()) {
-            let key = e.file_name().to_string_lossy().into_owned();
-            let Ok(meta) = self.meta(&key) else { continue };
-            if meta.owner != owner {
-                continue;
-            }
-            let files = self.files(&key).unwrap_or_default();
-            let stored: u64 = files
-                .iter()
-                .filter_map(|f| std::fs::metadata(f).ok())
-                .map(|m| m.len())
-                .sum();
-            if files.is_empty() {
-                let age = std::fs::metadata(e.path().join("meta.json"))
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .map_or(0, |d| d.as_secs());
-                // A file still arriving (`.part`) keeps its upload, however old the link.
-                let arriving =
-                    std::fs::read_dir(e.path().join("files")).is_ok_and(|mut d| d.next().is_some());
-                if age > UPLOAD_TTL_S && !arriving {
-                    let _ = std::fs::remove_dir_all(e.path());
-                    continue;
-                }
-                u.pending += 1;
-                u.bytes += meta.announced;
-            } else {
-                u.bytes += stored;
-            }
-        }
-        u
-    }
-
-    fn files(&self, key: &str) -> Result<Vec<PathBuf>, UploadError> {
+    fn arrived(&self, key: &str) -> Result<Vec<PathBuf>, UploadError> {
         let dir = upload_files(&self.dir, key).ok_or_else(|| UploadError::NotFound(key.into()))?;
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| UploadError::Unavailable(e.to_string()))?
@@ -350,115 +258,96 @@ impl FolderUploads {
     }
 }
 
+/// A file name without a folder, that is not hidden.
+fn plain(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.')
+}
+
 #[async_trait]
-impl Uploads for FolderUploads {
-    async fn create(
-        &self,
-        owner: &str,
-        file_name: &str,
-        size: u64,
-        purpose: UploadPurpose,
-        key: Option<&str>,
-    ) -> Result<UploadTicket, UploadError> {
-        let _one = self
-            .creating
-            .lock()
-            .map_err(|_| UploadError::Unavailable("lock poisoned".into()))?;
-        let usage = self.usage(owner);
-        if key.is_none() && usage.pending >= self.quota.pending {
-            return Err(UploadError::Quota(format!(
-                "you have {} uploads waiting for their file; at most {} may wait: send those files, or wait {} minutes for their links to expire",
-                usage.pending,
-                self.quota.pending,
-                UPLOAD_TTL_S / 60
-            )));
-        }
-        if usage.bytes.saturating_add(size) > self.quota.bytes {
-            return Err(UploadError::Quota(format!(
-                "your uploads would take {} MiB; at most {} MiB are kept for one user",
-                (usage.bytes.saturating_add(size)) >> 20,
-                self.quota.bytes >> 20
-            )));
-        }
-        let key = match key {
-            Some(k) => {
-                let m = self.owned(owner, k)?;
-                if m.purpose != UploadPurpose::Drawings || purpose != UploadPurpose::Drawings {
-                    return Err(UploadError::Invalid(
-                        "only drawings may be added to an earlier upload".into(),
-                    ));
-                }
-                k.to_string()
-            }
-            None => {
-                let k = hex(&random_bytes::<16>());
-                let dir = self.dir.join(&k);
-                private_dir(&dir.join("files"))
-                    .map_err(|e| UploadError::Unavailable(e.to_string()))?;
-                let meta = serde_json::to_vec(&UploadMeta {
-                    owner: owner.to_string(),
-                    purpose,
-                    announced: size,
-                })
-                .map_err(|e| UploadError::Unavailable(e.to_string()))?;
-                write_private(&dir.join("meta.json"), &meta)
-                    .map_err(|e| UploadError::Unavailable(e.to_string()))?;
-                k
-            }
-        };
-        let exp = unix_now() + UPLOAD_TTL_S;
+impl UploadStore for FolderUploads {
+    async fn create(&self, meta: &UploadMeta) -> Result<String, UploadError> {
+        let k = hex(&random_bytes::<16>());
+        let dir = self.dir.join(&k);
+        private_dir(&dir.join("files")).map_err(|e| UploadError::Unavailable(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(meta).map_err(|e| UploadError::Unavailable(e.to_string()))?;
+        write_private(&dir.join("meta.json"), &bytes)
+            .map_err(|e| UploadError::Unavailable(e.to_string()))?;
+        Ok(k)
+    }
+
+    async fn meta(&self, key: &str) -> Result<UploadMeta, UploadError> {
+        self.read_meta(key)
+    }
+
+    async fn ticket(&self, key: &str, name: &str, size: u64) -> Result<UploadTicket, UploadError> {
+        self.destination(key, name)?;
         Ok(UploadTicket {
-            url: self.links.upload(&key, file_name, size, exp),
-            key,
-            expires_in: UPLOAD_TTL_S,
+            url: self
+                .links
+                .upload(key, name, size, unix_now() + UPLOAD_LINK_S),
+            key: key.to_string(),
+            expires_in: UPLOAD_LINK_S,
         })
     }
 
-    async fn read(
-        &self,
-        owner: &str,
-        key: &str,
-        max_bytes: u64,
-    ) -> Result<(String, Vec<u8>), UploadError> {
-        let m = self.owned(owner, key)?;
-        if m.purpose != UploadPurpose::Targets {
-            return Err(UploadError::Invalid(format!(
-                "{key} is an upload of drawings, not a code list"
-            )));
-        }
-        let files = self.files(key)?;
-        let first = files.first().ok_or_else(|| {
-            UploadError::NotFound(format!("{key}: the code list has not arrived"))
-        })?;
-        let len = std::fs::metadata(first)
-            .map_err(|e| UploadError::Unavailable(e.to_string()))?
-            .len();
-        if len > max_bytes {
-            return Err(UploadError::Invalid(format!(
-                "the code list is over {max_bytes} bytes"
-            )));
-        }
-        let bytes = std::fs::read(first).map_err(|e| UploadError::Unavailable(e.to_string()))?;
-        let name = first
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok((name, bytes))
+    async fn files(&self, key: &str) -> Result<Vec<(String, u64)>, UploadError> {
+        Ok(self
+            .arrived(key)?
+            .into_iter()
+            .filter_map(|p| {
+                let len = std::fs::metadata(&p).ok()?.len();
+                Some((p.file_name()?.to_string_lossy().into_owned(), len))
+            })
+            .collect())
     }
 
-    async fn check(&self, owner: &str, key: &str) -> Result<(), UploadError> {
-        let m = self.owned(owner, key)?;
-        if m.purpose != UploadPurpose::Drawings {
-            return Err(UploadError::Invalid(format!(
-                "{key} is a code list, not drawings"
-            )));
+    async fn read(&self, key: &str, name: &str) -> Result<Vec<u8>, UploadError> {
+        let path = self.destination(key, name)?;
+        std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => UploadError::NotFound(format!("{key}/{name}")),
+            _ => UploadError::Unavailable(e.to_string()),
+        })
+    }
+
+    async fn usage(&self, owner: &str) -> Result<Option<UploadUsage>, UploadError> {
+        let mut u = UploadUsage::default();
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Ok(Some(u));
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let key = e.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = self.read_meta(&key) else {
+                continue;
+            };
+            if meta.owner != owner {
+                continue;
+            }
+            let files = self.arrived(&key).unwrap_or_default();
+            if files.is_empty() {
+                let age = std::fs::metadata(e.path().join("meta.json"))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map_or(0, |d| d.as_secs());
+                // A file still arriving (`.part`) keeps its upload, however old the link.
+                let arriving =
+                    std::fs::read_dir(e.path().join("files")).is_ok_and(|mut d| d.next().is_some());
+                if age > UPLOAD_LINK_S && !arriving {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    continue;
+                }
+                u.waiting += 1;
+                u.bytes += meta.announced;
+            } else {
+                u.bytes += files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum::<u64>();
+            }
         }
-        if self.files(key)?.is_empty() {
-            return Err(UploadError::NotFound(format!(
-                "{key}: no drawing has arrived"
-            )));
-        }
-        Ok(())
+        Ok(Some(u))
     }
 }
 

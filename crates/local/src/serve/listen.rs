@@ -28,7 +28,9 @@ pub struct Limits {
 /// A connection's place under the limits, released when the last holder drops it: the HTTP
 /// connection and, after an upgrade, its WebSocket.
 #[derive(Clone)]
-pub struct Slot(#[allow(dead_code)] Arc<Held>);
+pub struct Slot {
+    _held: Arc<Held>,
+}
 
 struct Held {
     _total: OwnedSemaphorePermit,
@@ -63,11 +65,13 @@ fn take_slot(
         return None;
     }
     *n += 1;
-    Some(Slot(Arc::new(Held {
-        _total: permit,
-        ip,
-        per_ip: per_ip.clone(),
-    })))
+    Some(Slot {
+        _held: Arc::new(Held {
+            _total: permit,
+            ip,
+            per_ip: per_ip.clone(),
+        }),
+    })
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

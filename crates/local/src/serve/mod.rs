@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use crate::sandbox::ProcessPool;
 use crate::scan::ReadingArgs;
 use crate::sqlite::SqliteState;
-use adapters::{private_dir, FolderUploads, Links, ReportFolder, ServeSource, UploadQuota};
+use adapters::{private_dir, FolderUploads, Links, ReportFolder, ServeSource};
 use auth::{Signer, Tokens};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -95,7 +95,9 @@ pub struct ServeArgs {
 
 /// Holds an exclusive lock on the data folder for the life of the server: two servers on one
 /// database would each take the other's in-flight jobs back on start.
-struct DataLock(#[allow(dead_code)] std::fs::File);
+struct DataLock {
+    _file: std::fs::File,
+}
 
 fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
     let path = dir.join("lock");
@@ -113,7 +115,7 @@ fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
             dir.display()
         ));
     }
-    Ok(DataLock(f))
+    Ok(DataLock { _file: f })
 }
 
 /// This machine's name, for the address clients of a server bound to every address use.
@@ -238,14 +240,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         uploads_dir.clone(),
         links.clone(),
     ));
-    let uploads = Arc::new(FolderUploads::new(
-        uploads_dir,
-        links.clone(),
-        UploadQuota {
-            pending: args.max_pending_uploads,
-            bytes: args.max_stored_mb.saturating_mul(1 << 20),
-        },
-    ));
+    let uploads = Arc::new(FolderUploads::new(uploads_dir, links.clone()));
     private_dir(&data.join("reports"))?;
     let reports = Arc::new(ReportFolder {
         dir: data.join("reports"),
@@ -270,6 +265,10 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         ports,
         EngineConfig {
             max_active_scans: Some(args.max_scans_per_user),
+            upload_quota: Some(isoscan_engine::UploadQuota {
+                waiting: args.max_pending_uploads,
+                bytes: args.max_stored_mb.saturating_mul(1 << 20),
+            }),
             ..EngineConfig::default()
         },
     ));

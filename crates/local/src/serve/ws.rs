@@ -97,14 +97,6 @@ where
         self.shared
             .hub
             .follow(session, self.id, self.tx.clone(), self.ctl.clone());
-        if let Err(e) = self
-            .shared
-            .state
-            .connection_subscribed(&self.id.to_string(), session)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot record a subscription");
-        }
         let mut after = since;
         loop {
             let page = match self.shared.engine.replay(session, after, REPLAY_PAGE).await {
@@ -161,13 +153,6 @@ where
     let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE);
     let (ctl, mut ctl_rx) = mpsc::unbounded_channel::<Control>();
     let mut shutdown = shared.shutdown.clone();
-    if let Err(e) = shared
-        .state
-        .connection_opened(&id.to_string(), &principal)
-        .await
-    {
-        tracing::warn!(error = %e, "cannot record a connection");
-    }
     let mut conn = Conn {
         id,
         principal,
@@ -193,8 +178,8 @@ where
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(e)) => {
                     // Past the read limit the frame cannot be skipped: say why, then close.
-                    let text = e.to_string();
-                    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
+                    let e = e.into_inner();
+                    if matches!(e.downcast_ref::<tungstenite::Error>(), Some(tungstenite::Error::Capacity(_))) {
                         let _ = conn
                             .error("", ErrorCode::TooLarge, format!("message over {} MiB; the connection closes", super::http::WS_READ_LIMIT >> 20))
                             .await;
@@ -248,7 +233,4 @@ where
         }
     }
     shared.hub.forget(id);
-    if let Err(e) = shared.state.connection_closed(&id.to_string()).await {
-        tracing::warn!(error = %e, "cannot record a disconnection");
-    }
 }
