@@ -1,12 +1,14 @@
 //! isoscan's adapters on AWS: the session store and event log on DynamoDB, the job queue on
 //! SQS, reports and uploads on S3, the notifier on the API Gateway Management API, secrets from
-//! Secrets Manager, Cognito user pool tokens, OCR by Textract. They implement the engine's ports; no AWS type crosses a port. Clients are
+//! Secrets Manager, Cognito user pool tokens, OCR by Textract (`ocr`, with Textract's size and
+//! tiling rules). They implement the engine's ports; no AWS type crosses a port. Clients are
 //! built once (per Lambda cold start) from the environment; `AWS_ENDPOINT_URL` points them at
 //! an emulator. Nothing here may depend on the local adapters, axum or SQLite.
 
 pub mod cognito;
 pub mod dynamo;
 pub mod notifier;
+pub mod ocr;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;

@@ -366,4 +366,21 @@ async fn textract_reads_one_page_as_bytes_and_many_through_s3() {
         n + 1,
         "a picture past 10 MB is refused before any request"
     );
+
+    // The same reader behind the Ocr port (in this test: the emulator's Textract settings are
+    // shared by every test using it).
+    let pages = isoscan_aws::ocr::TextractPages {
+        textract: std::sync::Arc::new(ocr),
+        limits: isoscan_extract::Limits::default(),
+    };
+    suite::ocr(
+        Arc::new(pages),
+        suite::OcrCase {
+            bytes: one,
+            page_count: 1,
+            scanned_page: 1,
+            reads: "DWG-46-0834".into(),
+        },
+    )
+    .await;
 }

@@ -32,6 +32,20 @@ impl DocText {
             .collect()
     }
 
+    /// Puts in the text OCR read of pages (1-based), marking them read by OCR; pages out of
+    /// range are ignored.
+    pub fn apply_ocr(&mut self, texts: impl IntoIterator<Item = (u32, String)>) {
+        for (n, text) in texts {
+            if let Some(p) = n
+                .checked_sub(1)
+                .and_then(|i| self.pages.get_mut(i as usize))
+            {
+                p.text = text;
+                p.ocr = true;
+            }
+        }
+    }
+
     /// Whether page `n` (1-based) was read by OCR.
     pub fn is_ocr_page(&self, n: u32) -> bool {
         n >= 1 && self.pages.get(n as usize - 1).is_some_and(|p| p.ocr)

@@ -2,6 +2,8 @@
 //! no adapter's types cross them. Every port has an in-memory adapter ([`crate::memory`]) and a
 //! shared suite ([`crate::suite`]) that every adapter must pass.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -285,10 +287,25 @@ pub enum ExtractFailure {
     Transient(String),
 }
 
-/// Text out of a drawing's bytes.
+/// Text out of a drawing's bytes: its text layer, with the pages that have none marked.
 #[async_trait]
 pub trait Extractor: Send + Sync {
-    async fn extract(&self, file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure>;
+    async fn extract(&self, file: &FileRef, bytes: Arc<Vec<u8>>)
+        -> Result<DocText, ExtractFailure>;
+}
+
+/// Text of pages that have no text layer, by OCR: the file's bytes, how many pages it has, and
+/// the pages (1-based) to read; the answer holds text of those pages only (a page it could not
+/// read is left out). The engine puts it into the document and marks the pages.
+#[async_trait]
+pub trait Ocr: Send + Sync {
+    async fn read(
+        &self,
+        file: &FileRef,
+        bytes: Arc<Vec<u8>>,
+        page_count: usize,
+        pages: &[u32],
+    ) -> Result<BTreeMap<u32, String>, ExtractFailure>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

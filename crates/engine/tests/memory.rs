@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use isoscan_core::protocol::{ErrorCode, ServerMessage, UploadPurpose};
+use isoscan_core::result::Outcome;
 use isoscan_core::targets::TargetList;
 use isoscan_engine::memory::*;
 use isoscan_engine::ports::*;
@@ -210,6 +211,7 @@ fn rig_with(source: MemorySource, config: EngineConfig) -> Rig {
         queue: Arc::new(MemoryQueue::new()),
         source: Arc::new(source),
         extractor: Arc::new(TextExtractor),
+        ocr: Some(Arc::new(MemoryOcr::default())),
         notifier: notifier.clone(),
         reports: reports.clone(),
         uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
@@ -279,6 +281,105 @@ fn source(n: usize) -> MemorySource {
     s.broken.push("dir1/f001.pdf".into());
     *s.transient.lock().unwrap() = 3;
     s
+}
+
+#[tokio::test]
+async fn memory_ocr_passes_the_ocr_suite() {
+    suite::ocr(
+        Arc::new(MemoryOcr::default()),
+        suite::OcrCase {
+            bytes: format!("plan HC-1\u{c}{SCANNED} HC-2 weld\u{c}{SCANNED}HC-3").into_bytes(),
+            page_count: 3,
+            scanned_page: 2,
+            reads: "HC-2".into(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanned_pages_are_read_by_ocr_once_and_marked() {
+    let mut files = MemorySource::default();
+    for (name, text) in [
+        ("vector.pdf", "HC-1 on the sheet".to_string()),
+        ("scan.pdf", format!("{SCANNED} HC-2\u{c}HC-3 in text")),
+        ("broken-scan.pdf", format!("{SCANNED}!unreadable")),
+    ] {
+        files.files.insert(name.into(), text.into_bytes());
+    }
+    let codes = ["HC-1", "HC-2", "HC-3"].map(String::from).to_vec();
+    let list = TargetList {
+        codes,
+        duplicates: 0,
+        sheet: "Sheet1".into(),
+        column: "A".into(),
+        header: None,
+    };
+    for with_ocr in [true, false] {
+        let mut r = rig(MemorySource {
+            files: files.files.clone(),
+            ..Default::default()
+        });
+        let ocr = Arc::new(MemoryOcr::default());
+        let mut ports = r.engine.ports.clone();
+        ports.ocr = with_ocr.then(|| ocr.clone() as Arc<dyn Ocr>);
+        r.engine = Arc::new(Engine::new(ports, EngineConfig::default()));
+        let s = r
+            .engine
+            .start_scan(ScanRequest {
+                owner: "me".into(),
+                source: "memory:".into(),
+                targets: Some(list.clone()),
+                pattern: None,
+            })
+            .await
+            .unwrap();
+        let done = run_until_final(&r, &s.id, 2).await;
+        let results = r.store.results(&s.id, None, 100).await.unwrap();
+        let read = |path: &str| {
+            results
+                .iter()
+                .find(|f| f.file.path == path)
+                .map(|f| f.outcome.clone())
+                .unwrap()
+        };
+        match read("scan.pdf") {
+            Outcome::Read {
+                codes,
+                ocr,
+                needs_ocr,
+                ..
+            } if with_ocr => {
+                assert_eq!(codes, ["HC-2", "HC-3"]);
+                assert!(ocr, "a code seen on a page OCR read marks the file");
+                assert!(needs_ocr.is_empty());
+            }
+            Outcome::Read {
+                codes, needs_ocr, ..
+            } => {
+                assert_eq!(codes, ["HC-3"]);
+                assert_eq!(needs_ocr, [1]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match read("vector.pdf") {
+            Outcome::Read { codes, ocr, .. } => {
+                assert_eq!(codes, ["HC-1"]);
+                assert!(!ocr);
+            }
+            other => panic!("{other:?}"),
+        }
+        let broken = read("broken-scan.pdf");
+        assert_eq!(
+            matches!(broken, Outcome::Error { .. }),
+            with_ocr,
+            "an unreadable scan is a FILE_ERROR when OCR runs: {broken:?}"
+        );
+        // Only pages without text went to OCR.
+        let pages_read = ocr.pages_read.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(pages_read, usize::from(with_ocr));
+        assert_eq!(done.errors, u64::from(with_ocr));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -89,12 +89,22 @@ impl GState {
 
 pub struct PageResult {
     pub glyphs: Vec<Glyph>,
+    /// Images the page's own content draws, in order.
+    pub images: Vec<ImageUse>,
+}
+
+/// An image drawn by a page: its name in the page's resources and the matrix in force at its
+/// `Do` (which places the picture's unit square on the page).
+pub struct ImageUse {
+    pub name: Vec<u8>,
+    pub ctm: Matrix,
 }
 
 pub struct Interp<'c, 'd> {
     ctx: &'c Ctx<'d>,
     fonts: HashMap<ObjectId, Rc<Font>>,
     glyphs: Vec<Glyph>,
+    images: Vec<ImageUse>,
     ops: usize,
     forms: Vec<ObjectId>,
 }
@@ -116,6 +126,7 @@ impl<'c, 'd> Interp<'c, 'd> {
             ctx,
             fonts: HashMap::new(),
             glyphs: Vec::new(),
+            images: Vec::new(),
             ops: 0,
             forms: Vec::new(),
         }
@@ -129,11 +140,13 @@ impl<'c, 'd> Interp<'c, 'd> {
         resources: Option<&Dictionary>,
     ) -> Result<PageResult, ExtractError> {
         self.glyphs.clear();
+        self.images.clear();
         self.ops = 0;
         self.run(content, resources, IDENTITY)?;
         self.annotations(page)?;
         Ok(PageResult {
             glyphs: std::mem::take(&mut self.glyphs),
+            images: std::mem::take(&mut self.images),
         })
     }
 
@@ -324,6 +337,16 @@ impl<'c, 'd> Interp<'c, 'd> {
         };
         match dict_get(ctx, &stream.dict, b"Subtype")? {
             Some(Object::Name(n)) if n == b"Form" => {}
+            Some(Object::Name(n)) if n == b"Image" => {
+                // Names inside a form are the form's own: only the page's images are told.
+                if self.forms.is_empty() {
+                    self.images.push(ImageUse {
+                        name: name.to_vec(),
+                        ctm: *ctm,
+                    });
+                }
+                return Ok(());
+            }
             _ => return Ok(()),
         }
         self.run_form(stream, id, resources, Placement::Ctm(*ctm))

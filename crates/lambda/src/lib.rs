@@ -11,140 +11,39 @@ use async_trait::async_trait;
 use isoscan_aws::cognito::{CognitoSettings, CognitoVerifier, TokenError};
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
+use isoscan_aws::ocr::TextractPages;
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
 use isoscan_aws::sqs::SqsQueue;
-use isoscan_aws::textract::{DocumentKind, TextractConfig, TextractError, TextractOcr};
+use isoscan_aws::textract::{TextractConfig, TextractOcr};
 use isoscan_core::location::Location;
 use isoscan_core::protocol::{parse_request, Envelope, ErrorCode, ServerMessage};
 use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
 use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::memory::SystemClock;
-use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor};
+use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor, Ocr};
 use isoscan_engine::routing::{Route, RoutedSource};
 use isoscan_engine::{Engine, EngineConfig, JobOutcome, Ports, Step, REPLAY_PAGE};
 
 /// Text extraction inside the Lambda: the function's own timeout and memory bound it; the
-/// per-file limits of the reader still apply. Pages without a text layer go to Textract unless
-/// OCR is off.
+/// per-file limits of the reader still apply. Pages without a text layer go to OCR
+/// ([`isoscan_aws::ocr::TextractPages`]) through the engine.
 pub struct InProcessExtractor {
     pub limits: isoscan_extract::Limits,
-    pub ocr: Option<Arc<TextractOcr>>,
 }
 
 #[async_trait]
 impl Extractor for InProcessExtractor {
-    async fn extract(&self, _file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure> {
+    async fn extract(
+        &self,
+        _file: &FileRef,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<DocText, ExtractFailure> {
         let limits = self.limits.clone();
-        let (bytes, doc) = tokio::task::spawn_blocking(move || {
-            let doc = isoscan_extract::extract(&bytes, &limits);
-            (bytes, doc)
-        })
-        .await
-        .map_err(|e| ExtractFailure::Transient(e.to_string()))?;
-        let mut doc = doc.map_err(|e| ExtractFailure::File(e.to_string()))?;
-        let wanted = doc.pages_needing_ocr();
-        let Some(ocr) = self.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
-            return Ok(doc);
-        };
-        use isoscan_aws::textract::{MAX_PAGE_INCHES, MAX_PICTURE_SIDE, SYNC_LIMIT};
-        use isoscan_extract::raster::{
-            gray_as_pdf, page_images, page_inches, picture_as_pdf, raster_kind, raster_page_sizes,
-            RasterKind,
-        };
-        let kind = match raster_kind(&bytes) {
-            Some(RasterKind::Png | RasterKind::Jpeg) => DocumentKind::Picture,
-            Some(RasterKind::Tiff) | None => DocumentKind::Paged,
-        };
-        let unreadable = |e: TextractError| match e {
-            TextractError::Unavailable(_) => ExtractFailure::Transient(e.to_string()),
-            TextractError::Unreadable(_) | TextractError::Timeout(_) => {
-                ExtractFailure::File(e.to_string())
-            }
-        };
-        let blocking_failed = |e: tokio::task::JoinError| ExtractFailure::Transient(e.to_string());
-        // Textract reads PDF pages up to 40 inches a side and pictures up to 10,000 pixels a
-        // side: when a wanted page is larger (an A0 scan, a large-format TIFF), each wanted page
-        // goes alone, as its picture (made smaller to fit) on a page of at most 40 inches. A
-        // page without a picture cannot go (there is no renderer here): it stays unread.
-        let limits = self.limits.clone();
-        let want = wanted.clone();
-        let (bytes, pictures) = tokio::task::spawn_blocking(move || {
-            let wanted_over = |sizes: Vec<(f32, f32)>, max: f32| {
-                want.iter().any(|p| {
-                    sizes
-                        .get(*p as usize - 1)
-                        .is_some_and(|(w, h)| w.max(*h) > max)
-                })
-            };
-            let over = kind == DocumentKind::Paged
-                && match raster_kind(&bytes) {
-                    None => page_inches(&bytes, &limits)
-                        .is_ok_and(|sizes| wanted_over(sizes, MAX_PAGE_INCHES)),
-                    Some(_) => raster_page_sizes(&bytes).is_ok_and(|sizes| {
-                        let sizes = sizes.iter().map(|&(w, h)| (w as f32, h as f32));
-                        wanted_over(sizes.collect(), MAX_PICTURE_SIDE as f32)
-                    }),
-                };
-            if !over {
-                return Ok((bytes, None));
-            }
-            let mut pdfs = vec![];
-            for (page, picture) in page_images(&bytes, &limits, &want)? {
-                if let Some(g) = picture {
-                    pdfs.push((page, gray_as_pdf(g, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)?));
-                }
-            }
-            Ok((bytes, Some(pdfs)))
-        })
-        .await
-        .map_err(blocking_failed)?
-        .map_err(|e: isoscan_extract::ExtractError| ExtractFailure::File(e.to_string()))?;
-        let texts = match pictures {
-            Some(pdfs) => {
-                let mut texts = std::collections::BTreeMap::new();
-                for (page, pdf) in pdfs {
-                    let mut read = ocr
-                        .read(&pdf, DocumentKind::Paged, 1, &[1])
-                        .await
-                        .map_err(unreadable)?;
-                    texts.insert(page, read.remove(&1).unwrap_or_default());
-                }
-                texts
-            }
-            None => {
-                // Textract takes a PNG or JPEG of 10 MB and 10,000 pixels a side at most, even
-                // from S3; a PDF showing it (made smaller to fit), of any size up to 500 MB, it
-                // reads.
-                let too_large = |b: &[u8]| {
-                    b.len() > SYNC_LIMIT
-                        || raster_page_sizes(b).is_ok_and(|sizes| {
-                            sizes.iter().any(|(w, h)| *w.max(h) > MAX_PICTURE_SIDE)
-                        })
-                };
-                let (bytes, kind) = if kind == DocumentKind::Picture && too_large(&bytes) {
-                    let pdf = tokio::task::spawn_blocking(move || {
-                        picture_as_pdf(&bytes, MAX_PAGE_INCHES, MAX_PICTURE_SIDE)
-                    })
-                    .await
-                    .map_err(blocking_failed)?
-                    .map_err(|e| ExtractFailure::File(e.to_string()))?;
-                    (pdf, DocumentKind::Paged)
-                } else {
-                    (bytes, kind)
-                };
-                ocr.read(&bytes, kind, doc.pages.len(), &wanted)
-                    .await
-                    .map_err(unreadable)?
-            }
-        };
-        for (page, text) in texts {
-            if let Some(p) = doc.pages.get_mut(page as usize - 1) {
-                p.text = text;
-                p.ocr = true;
-            }
-        }
-        Ok(doc)
+        tokio::task::spawn_blocking(move || isoscan_extract::extract(&bytes, &limits))
+            .await
+            .map_err(|e| ExtractFailure::Transient(e.to_string()))?
+            .map_err(|e| ExtractFailure::File(e.to_string()))
     }
 }
 
@@ -336,13 +235,16 @@ impl Deployment {
             )),
             extractor: Arc::new(InProcessExtractor {
                 limits: isoscan_extract::Limits::default(),
-                ocr: s.ocr.map(|cfg| {
-                    Arc::new(TextractOcr::new(
+            }),
+            ocr: s.ocr.map(|cfg| {
+                Arc::new(TextractPages {
+                    textract: Arc::new(TextractOcr::new(
                         aws_sdk_textract::Client::new(sdk),
                         bucket.clone(),
                         cfg,
-                    ))
-                }),
+                    )),
+                    limits: isoscan_extract::Limits::default(),
+                }) as Arc<dyn Ocr>
             }),
             notifier: notifier.clone(),
             reports: Arc::new(S3Reports {

@@ -101,6 +101,8 @@ pub struct PartFile {
     file: std::io::BufWriter<tempfile::NamedTempFile>,
     dest: PathBuf,
     url: String,
+    /// Run once the file is in place.
+    on_stored: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl PartFile {
@@ -121,7 +123,14 @@ impl PartFile {
             file: std::io::BufWriter::new(file),
             dest,
             url,
+            on_stored: None,
         })
+    }
+
+    /// Runs `f` once the report is in place.
+    pub fn on_stored(mut self, f: impl FnOnce() + Send + 'static) -> PartFile {
+        self.on_stored = Some(Box::new(f));
+        self
     }
 }
 
@@ -143,7 +152,12 @@ impl std::io::Seek for PartFile {
 #[async_trait]
 impl ReportWriter for PartFile {
     async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
-        let PartFile { file, dest, url } = *self;
+        let PartFile {
+            file,
+            dest,
+            url,
+            on_stored,
+        } = *self;
         let err = |e: &dyn std::fmt::Display| {
             ReportStoreError(format!("cannot write {}: {e}", dest.display()))
         };
@@ -156,6 +170,9 @@ impl ReportWriter for PartFile {
         .await
         .map_err(|e| err(&e))?
         .map_err(|e| err(&e))?;
+        if let Some(f) = on_stored {
+            f();
+        }
         Ok(url)
     }
 }
@@ -176,44 +193,6 @@ impl ReportFile {
     }
 }
 
-/// A [`PartFile`] that names its session in the [`ReportFile`] once stored.
-struct NamedReport {
-    part: PartFile,
-    session: String,
-    stored: std::sync::Arc<Mutex<Option<String>>>,
-}
-
-impl Write for NamedReport {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.part.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.part.flush()
-    }
-}
-
-impl std::io::Seek for NamedReport {
-    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
-        self.part.seek(pos)
-    }
-}
-
-#[async_trait]
-impl ReportWriter for NamedReport {
-    async fn store(self: Box<Self>) -> Result<String, ReportStoreError> {
-        let NamedReport {
-            part,
-            session,
-            stored,
-        } = *self;
-        let url = Box::new(part).store().await?;
-        if let Ok(mut s) = stored.lock() {
-            *s = Some(session);
-        }
-        Ok(url)
-    }
-}
-
 #[async_trait]
 impl ReportStore for ReportFile {
     fn scratch_dir(&self) -> Option<PathBuf> {
@@ -229,12 +208,15 @@ impl ReportStore for ReportFile {
         }
         let url = file_url(&path);
         // A report the user asked for by name: the umask decides who reads it.
-        let part = PartFile::create(path.clone(), url, 0o666).map_err(err)?;
-        Ok(Box::new(NamedReport {
-            part,
-            session: session_id.to_string(),
-            stored: self.stored.clone(),
-        }))
+        let (stored, session) = (self.stored.clone(), session_id.to_string());
+        let part = PartFile::create(path.clone(), url, 0o666)
+            .map_err(err)?
+            .on_stored(move || {
+                if let Ok(mut s) = stored.lock() {
+                    *s = Some(session);
+                }
+            });
+        Ok(Box::new(part))
     }
 
     async fn link(&self, session_id: &str) -> Result<(String, u64), ReportStoreError> {

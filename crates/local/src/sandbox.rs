@@ -3,10 +3,11 @@
 //! (restarted for the next file) and is a FILE_ERROR with the reason.
 //!
 //! The parent and a worker speak length-prefixed frames over the worker's stdin and stdout: a
-//! request (a kind byte, then the file's bytes, or the pages whose pictures OCR needs) one way,
-//! a JSON [`Reply`] the other (followed, for pictures, by one raw frame each). Pages without a
-//! text layer are read by OCR (Tesseract, [`crate::ocr`]) in the parent, outside the worker's
-//! memory limit, with limits of its own.
+//! request (a kind byte, then the file's bytes, or the pages whose pictures OCR needs and the
+//! file) one way, a JSON [`Reply`] the other (followed, for pictures, by one raw frame each).
+//! Pages without a text layer are read by OCR (Tesseract, [`crate::ocr::TesseractOcr`]) in the
+//! parent, outside the worker's memory limit, with limits of its own; their pictures are
+//! decoded here, in a worker.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -28,7 +29,8 @@ use tokio::sync::Semaphore;
 /// The hidden subcommand a worker process runs.
 pub const WORKER_COMMAND: &str = "__extract-worker";
 
-/// Request kinds: read a file's text; send the pictures of pages of the file read last.
+/// Request kinds: read a file's text; send the pictures of pages of a file (the pages' JSON
+/// length as 4 bytes LE, the JSON, then the file).
 const READ_TEXT: u8 = 0;
 const READ_IMAGES: u8 = 1;
 
@@ -54,8 +56,6 @@ pub struct PoolConfig {
     pub memory_mb: u64,
     /// Time a worker gets past the wall-time limit before it is killed.
     pub grace: Duration,
-    /// OCR for pages without a text layer; `None` leaves them marked as needing it.
-    pub ocr: Option<crate::ocr::OcrConfig>,
 }
 
 impl PoolConfig {
@@ -66,7 +66,6 @@ impl PoolConfig {
             limits: Limits::default(),
             memory_mb: 1024,
             grace: Duration::from_secs(5),
-            ocr: Some(crate::ocr::OcrConfig::default()),
         }
     }
 }
@@ -163,12 +162,17 @@ impl ProcessPool {
         serde_json::from_slice(&buf).map_err(std::io::Error::other)
     }
 
-    /// The pictures of `pages` of the file the worker read last.
+    /// The pictures of `pages` of `file`.
     async fn images(
         w: &mut Worker,
+        file: &[u8],
         pages: &[u32],
     ) -> std::io::Result<Result<Vec<(u32, Gray)>, String>> {
-        let ask = serde_json::to_vec(pages).map_err(std::io::Error::other)?;
+        let json = serde_json::to_vec(pages).map_err(std::io::Error::other)?;
+        let mut ask = Vec::with_capacity(4 + json.len() + file.len());
+        ask.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        ask.extend_from_slice(&json);
+        ask.extend_from_slice(file);
         match Self::roundtrip(w, READ_IMAGES, &ask).await? {
             Reply::Images(list) => {
                 let mut out = vec![];
@@ -218,14 +222,19 @@ impl ProcessPool {
     }
 }
 
-#[async_trait]
-impl Extractor for ProcessPool {
-    async fn extract(&self, file: &FileRef, bytes: Vec<u8>) -> Result<DocText, ExtractFailure> {
-        let _permit = self
+impl ProcessPool {
+    /// A turn in the pool and its worker.
+    async fn take(&self) -> Result<(tokio::sync::SemaphorePermit<'_>, Worker), ExtractFailure> {
+        let permit = self
             .permits
             .acquire()
             .await
             .map_err(|e| ExtractFailure::Transient(e.to_string()))?;
+        Ok((permit, self.worker()?))
+    }
+
+    /// A worker: an idle one still alive, or a new one.
+    fn worker(&self) -> Result<Worker, ExtractFailure> {
         // An idle worker that has died since its last file is not this file's fault.
         let reused = self
             .idle
@@ -233,63 +242,72 @@ impl Extractor for ProcessPool {
             .ok()
             .and_then(|mut v| v.pop())
             .and_then(|mut w| matches!(w.child.try_wait(), Ok(None)).then_some(w));
-        let mut w = match reused {
-            Some(w) => w,
+        match reused {
+            Some(w) => Ok(w),
             None => self.spawn().map_err(|e| {
                 ExtractFailure::Transient(format!("cannot start a reader process: {e}"))
-            })?,
-        };
+            }),
+        }
+    }
+
+    /// The pictures of `pages` of a file, decoded in a worker process, placed as the pages
+    /// show them; a page without a picture is left out.
+    pub async fn pictures(
+        &self,
+        file: &FileRef,
+        bytes: &[u8],
+        pages: &[u32],
+    ) -> Result<Vec<(u32, Gray)>, ExtractFailure> {
+        let (_permit, mut w) = self.take().await?;
         let hard = self.cfg.limits.wall_time + self.cfg.grace;
-        let mut doc =
-            match tokio::time::timeout(hard, Self::roundtrip(&mut w, READ_TEXT, &bytes)).await {
-                Ok(Ok(Reply::Text(doc))) => doc,
-                Ok(Ok(Reply::Error { message, .. })) => {
-                    self.release(w);
-                    return Err(ExtractFailure::File(message));
-                }
-                Ok(Ok(Reply::Images(_))) => {
-                    return Err(ExtractFailure::Transient("unexpected reply".into()))
-                }
-                Ok(Err(_)) => return Err(ExtractFailure::File(self.died(w, file).await)),
-                Err(_) => {
-                    let _ = w.child.kill().await;
-                    return Err(ExtractFailure::File(format!(
-                        "timed out after {} s",
-                        self.cfg.limits.wall_time.as_secs_f32()
-                    )));
-                }
-            };
-        let wanted = doc.pages_needing_ocr();
-        let Some(ocr) = self.cfg.ocr.as_ref().filter(|_| !wanted.is_empty()) else {
-            self.release(w);
-            return Ok(doc);
-        };
-        let images = match tokio::time::timeout(hard, Self::images(&mut w, &wanted)).await {
-            Ok(Ok(Ok(images))) => images,
+        match tokio::time::timeout(hard, Self::images(&mut w, bytes, pages)).await {
+            Ok(Ok(Ok(images))) => {
+                self.release(w);
+                Ok(images)
+            }
             Ok(Ok(Err(message))) => {
                 self.release(w);
-                return Err(ExtractFailure::File(message));
+                Err(ExtractFailure::File(message))
             }
-            Ok(Err(_)) => return Err(ExtractFailure::File(self.died(w, file).await)),
+            Ok(Err(_)) => Err(ExtractFailure::File(self.died(w, file).await)),
             Err(_) => {
                 let _ = w.child.kill().await;
-                return Err(ExtractFailure::File(
+                Err(ExtractFailure::File(
                     "timed out decoding the scanned pages".into(),
-                ));
-            }
-        };
-        // The worker is free while Tesseract reads.
-        self.release(w);
-        for (page, image) in images {
-            let text = crate::ocr::read(ocr, image)
-                .await
-                .map_err(|e| ExtractFailure::File(e.to_string()))?;
-            if let Some(p) = doc.pages.get_mut(page as usize - 1) {
-                p.text = text;
-                p.ocr = true;
+                ))
             }
         }
-        Ok(doc)
+    }
+}
+
+#[async_trait]
+impl Extractor for ProcessPool {
+    async fn extract(
+        &self,
+        file: &FileRef,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<DocText, ExtractFailure> {
+        let (_permit, mut w) = self.take().await?;
+        let hard = self.cfg.limits.wall_time + self.cfg.grace;
+        match tokio::time::timeout(hard, Self::roundtrip(&mut w, READ_TEXT, &bytes)).await {
+            Ok(Ok(Reply::Text(doc))) => {
+                self.release(w);
+                Ok(doc)
+            }
+            Ok(Ok(Reply::Error { message, .. })) => {
+                self.release(w);
+                Err(ExtractFailure::File(message))
+            }
+            Ok(Ok(Reply::Images(_))) => Err(ExtractFailure::Transient("unexpected reply".into())),
+            Ok(Err(_)) => Err(ExtractFailure::File(self.died(w, file).await)),
+            Err(_) => {
+                let _ = w.child.kill().await;
+                Err(ExtractFailure::File(format!(
+                    "timed out after {} s",
+                    self.cfg.limits.wall_time.as_secs_f32()
+                )))
+            }
+        }
     }
 }
 
@@ -373,8 +391,6 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
             let stdout = std::io::stdout();
             let mut input = stdin.lock();
             let mut output = stdout.lock();
-            // The file read last, for a request of its pictures.
-            let mut last: Vec<u8> = Vec::new();
             let send = |output: &mut std::io::StdoutLock, frame: &[u8]| -> std::io::Result<()> {
                 output.write_all(&(frame.len() as u64).to_le_bytes())?;
                 output.write_all(frame)
@@ -394,8 +410,16 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
                     message,
                 };
                 if head[0] == READ_IMAGES {
-                    let pages: Vec<u32> = serde_json::from_slice(&bytes).unwrap_or_default();
-                    match page_images(&last, &limits, &pages) {
+                    let json_len = bytes
+                        .get(..4)
+                        .and_then(|b| b.try_into().ok())
+                        .map_or(0, u32::from_le_bytes) as usize;
+                    let (json, file) = bytes
+                        .get(4..)
+                        .unwrap_or_default()
+                        .split_at(json_len.min(bytes.len().saturating_sub(4)));
+                    let pages: Vec<u32> = serde_json::from_slice(json).unwrap_or_default();
+                    match page_images(file, &limits, &pages) {
                         Ok(list) => {
                             let list: Vec<(u32, Gray)> = list
                                 .into_iter()
@@ -425,13 +449,11 @@ pub fn run_worker(args: WorkerArgs) -> std::io::Result<()> {
                     output.flush()?;
                     continue;
                 }
-                // The previous file is not needed any more: never two files under the limit.
-                drop(std::mem::take(&mut last));
                 let reply = match extract(&bytes, &limits) {
                     Ok(doc) => Reply::Text(doc),
                     Err(e) => error(e.code(), e.to_string()),
                 };
-                last = bytes;
+                drop(bytes);
                 let out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
                 send(&mut output, &out)?;
                 output.flush()?;

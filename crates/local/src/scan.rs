@@ -98,13 +98,32 @@ impl ReadingArgs {
         pool.limits.max_ops_per_page = self.page_max_operators;
         pool.limits.max_glyphs_per_page = self.page_max_glyphs;
         pool.limits.max_xobject_depth = self.max_xobject_depth;
-        if self.no_ocr {
-            pool.ocr = None;
-        }
-        if let Some(ocr) = pool.ocr.as_mut().filter(|_| self.ocr_level_only) {
+        pool
+    }
+
+    /// OCR as these settings ask for it; `None` when it is off.
+    pub fn ocr_config(&self) -> Option<crate::ocr::OcrConfig> {
+        let mut ocr = (!self.no_ocr).then(crate::ocr::OcrConfig::default)?;
+        if self.ocr_level_only {
             ocr.passes.retain(|p| p.turn == 0);
         }
-        pool
+        Some(ocr)
+    }
+
+    /// The reader pool and the OCR over it.
+    pub fn readers(
+        &self,
+        program: PathBuf,
+    ) -> (
+        Arc<ProcessPool>,
+        Option<Arc<dyn isoscan_engine::ports::Ocr>>,
+    ) {
+        let pool = Arc::new(ProcessPool::new(self.pool(program)));
+        let ocr = self.ocr_config().map(|cfg| {
+            Arc::new(crate::ocr::TesseractOcr::new(pool.clone(), cfg))
+                as Arc<dyn isoscan_engine::ports::Ocr>
+        });
+        (pool, ocr)
     }
 }
 
@@ -141,7 +160,7 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
     };
     let (notifier, mut done) = CliNotifier::new(events, std::io::stderr().is_terminal());
     let notifier = Arc::new(notifier);
-    let pool = args.reading.pool(program);
+    let (pool, ocr) = args.reading.readers(program);
     let store = Arc::new(MemoryStore::new());
     let ports = Ports {
         sessions: store.clone(),
@@ -150,7 +169,8 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
         source: Arc::new(
             crate::remote::sources(&args.remote, Arc::new(LocalSource::new(None)), None).await?,
         ),
-        extractor: Arc::new(ProcessPool::new(pool)),
+        extractor: pool,
+        ocr,
         notifier: notifier.clone(),
         reports: Arc::new(ReportFile::new(args.out.clone())),
         uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),

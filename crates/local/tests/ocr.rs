@@ -598,3 +598,65 @@ async fn text_along_a_pipe_at_an_angle_is_read_by_the_pass_turned_by_that_angle(
         assert!(got.len() * 10 >= want.len() * 9, "{got:?} against {want:?}");
     }
 }
+
+/// A one-page sheet with `code` large and clear, as a PDF with a text layer.
+fn sheet_with(code: &str) -> Vec<u8> {
+    use isoscan_pdfgen::writer::Pdf;
+    let mut pdf = Pdf::new();
+    let font = pdf
+        .add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+    let content = pdf.add_stream(
+        "",
+        format!("BT /F1 36 Tf 30 70 Td ({code}) Tj ET").as_bytes(),
+        false,
+    );
+    let page = pdf.alloc();
+    let pages = pdf.alloc();
+    pdf.set(
+        page,
+        format!(
+            "<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 360 180] \
+             /Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"
+        ),
+    );
+    pdf.set(
+        pages,
+        format!("<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>"),
+    );
+    let root = pdf.add(format!("<< /Type /Catalog /Pages {pages} 0 R >>"));
+    pdf.finish(root, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tesseract_passes_the_ocr_suite() {
+    use isoscan_local::ocr::{OcrConfig, TesseractOcr};
+    use isoscan_local::sandbox::{PoolConfig, ProcessPool};
+    let scan = isoscan_pdfgen::scan::scan_of(
+        &sheet_with("HC-4711"),
+        isoscan_pdfgen::scan::ScanOptions {
+            dpi: 200,
+            stored_turned: 0,
+            turned_back_by_matrix: false,
+            mirrored: false,
+            noise: 0,
+            bilevel: false,
+        },
+        1,
+    )
+    .expect("scan");
+    let pool = std::sync::Arc::new(ProcessPool::new(PoolConfig::new(
+        PathBuf::from(env!("CARGO_BIN_EXE_isoscan")),
+        1,
+    )));
+    let ocr = TesseractOcr::new(pool, OcrConfig::default());
+    isoscan_engine::suite::ocr(
+        std::sync::Arc::new(ocr),
+        isoscan_engine::suite::OcrCase {
+            bytes: scan,
+            page_count: 1,
+            scanned_page: 1,
+            reads: "HC-4711".into(),
+        },
+    )
+    .await;
+}

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use isoscan_core::result::FileRef;
 use isoscan_engine::ports::{ExtractFailure, Extractor};
+use std::sync::Arc;
+
 use isoscan_local::sandbox::{PoolConfig, ProcessPool};
 use isoscan_pdfgen::hostile::hostile;
 use isoscan_pdfgen::{drawing, DrawingOptions};
@@ -40,7 +42,10 @@ async fn a_reader_over_its_memory_limit_is_a_file_error_and_the_next_file_is_rea
     cfg.memory_mb = 200;
     let pool = ProcessPool::new(cfg);
     let r = pool
-        .extract(&file("bomb_glyphs.pdf"), sample("bomb_glyphs.pdf"))
+        .extract(
+            &file("bomb_glyphs.pdf"),
+            Arc::new(sample("bomb_glyphs.pdf")),
+        )
         .await;
     match r {
         Err(ExtractFailure::File(reason)) => assert!(reason.contains("memory"), "{reason}"),
@@ -54,7 +59,7 @@ async fn a_reader_over_its_memory_limit_is_a_file_error_and_the_next_file_is_rea
         },
     );
     let doc = pool
-        .extract(&file("good.pdf"), good)
+        .extract(&file("good.pdf"), Arc::new(good))
         .await
         .expect("next file");
     assert!(doc.pages[0].text.contains(&truth.codes[0]));
@@ -71,7 +76,7 @@ async fn a_reader_past_its_time_is_killed_and_replaced() {
     let pool = ProcessPool::new(cfg);
     let started = std::time::Instant::now();
     match pool
-        .extract(&file("bomb.pdf"), sample("bomb_whitespace.pdf"))
+        .extract(&file("bomb.pdf"), Arc::new(sample("bomb_whitespace.pdf")))
         .await
     {
         Err(ExtractFailure::File(reason)) => assert!(reason.contains("timed out"), "{reason}"),
@@ -85,14 +90,17 @@ async fn a_reader_past_its_time_is_killed_and_replaced() {
             ..Default::default()
         },
     );
-    assert!(pool.extract(&file("good.pdf"), good).await.is_ok());
+    assert!(pool
+        .extract(&file("good.pdf"), Arc::new(good))
+        .await
+        .is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_of_the_reader_come_back_with_their_reason() {
     let pool = ProcessPool::new(PoolConfig::new(program(), 2));
     match pool
-        .extract(&file("password.pdf"), sample("password.pdf"))
+        .extract(&file("password.pdf"), Arc::new(sample("password.pdf")))
         .await
     {
         Err(ExtractFailure::File(reason)) => assert!(reason.starts_with("encrypted"), "{reason}"),
@@ -100,7 +108,7 @@ async fn errors_of_the_reader_come_back_with_their_reason() {
     }
     let missing = ProcessPool::new(PoolConfig::new(PathBuf::from("/nonexistent/isoscan"), 1));
     assert!(matches!(
-        missing.extract(&file("x.pdf"), vec![]).await,
+        missing.extract(&file("x.pdf"), Arc::new(vec![])).await,
         Err(ExtractFailure::Transient(_))
     ));
 }

@@ -10,8 +10,10 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 
 use crate::ports::*;
 
+mod ocr;
 mod reports;
 mod uploads;
+pub use ocr::{ocr, OcrCase};
 pub use reports::{reports, FetchFn};
 pub use uploads::{upload_store, PutFn};
 

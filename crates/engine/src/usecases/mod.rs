@@ -78,6 +78,8 @@ pub struct Ports {
     pub queue: Arc<dyn JobQueue>,
     pub source: Arc<dyn Source>,
     pub extractor: Arc<dyn Extractor>,
+    /// OCR of pages without a text layer; `None` leaves them counted as needing it.
+    pub ocr: Option<Arc<dyn Ocr>>,
     pub notifier: Arc<dyn Notifier>,
     pub reports: Arc<dyn ReportStore>,
     pub uploads: Arc<dyn UploadStore>,

@@ -205,16 +205,18 @@ impl Engine {
                 })
             }
         };
-        let doc = match self.ports.extractor.extract(file, bytes).await {
+        let bytes = Arc::new(bytes);
+        let mut doc = match self.ports.extractor.extract(file, bytes.clone()).await {
             Ok(d) => d,
-            Err(ExtractFailure::File(reason)) => {
-                return Ok(FileResult {
-                    file: file.clone(),
-                    outcome: Outcome::Error { reason },
-                })
-            }
-            Err(ExtractFailure::Transient(e)) => return Err(EngineError::Extractor(e)),
+            Err(e) => return Self::unreadable(file, e),
         };
+        let wanted = doc.pages_needing_ocr();
+        if let Some(ocr) = self.ports.ocr.as_ref().filter(|_| !wanted.is_empty()) {
+            match ocr.read(file, bytes, doc.pages.len(), &wanted).await {
+                Ok(texts) => doc.apply_ocr(texts),
+                Err(e) => return Self::unreadable(file, e),
+            }
+        }
         let finder = self.finder(s).await?;
         let (codes, pages) = self.matches(&finder, &doc);
         // Marked when a code was seen on a page OCR read.
@@ -228,6 +230,17 @@ impl Engine {
                 needs_ocr: doc.pages_needing_ocr(),
             },
         })
+    }
+
+    /// A file the extractor or OCR could not read: a FILE_ERROR, or a retry when it may pass.
+    fn unreadable(file: &FileRef, e: ExtractFailure) -> Result<FileResult, EngineError> {
+        match e {
+            ExtractFailure::File(reason) => Ok(FileResult {
+                file: file.clone(),
+                outcome: Outcome::Error { reason },
+            }),
+            ExtractFailure::Transient(e) => Err(EngineError::Extractor(e)),
+        }
     }
 
     /// Records a result once and tells the clients. The file's own message goes out before

@@ -20,7 +20,6 @@ use isoscan_engine::memory::SystemClock;
 use isoscan_engine::{Engine, EngineConfig, Ports};
 use tokio::sync::watch;
 
-use crate::sandbox::ProcessPool;
 use crate::scan::ReadingArgs;
 use crate::sqlite::SqliteState;
 use adapters::{private_dir, FolderUploads, Links, ReportFolder, ServeSource};
@@ -248,6 +247,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
     });
     let hub = Arc::new(hub::Hub::new());
     let jobs = args.reading.jobs();
+    let (pool, ocr) = args.reading.readers(program);
     let ports = Ports {
         sessions: state.clone(),
         events: state.clone(),
@@ -255,7 +255,8 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         source: Arc::new(
             crate::remote::sources(&args.remote, source.clone(), Some(&allowed)).await?,
         ),
-        extractor: Arc::new(ProcessPool::new(args.reading.pool(program))),
+        extractor: pool,
+        ocr,
         notifier: hub.clone(),
         reports: reports.clone(),
         uploads: uploads.clone(),

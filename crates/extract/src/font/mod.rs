@@ -15,6 +15,11 @@ use crate::doc::Ctx;
 use crate::tables;
 use crate::ExtractError;
 
+mod names;
+
+pub use names::glyph_name_to_unicode;
+use names::*;
+
 /// One decoded character code.
 #[derive(Debug, Clone)]
 pub struct Decoded {
@@ -54,110 +59,6 @@ pub struct Font {
     /// Decoded single-byte codes, then longer ones.
     byte_cache: RefCell<Vec<Option<Decoded>>>,
     cache: RefCell<HashMap<(u8, u32), Decoded>>,
-}
-
-/// Unicode text of a glyph name (`A`, `hyphen`, `uni2010`, `u1F600`, `f_i`, `A.sc`).
-pub fn glyph_name_to_unicode(name: &[u8]) -> Option<String> {
-    let name = std::str::from_utf8(name).ok()?;
-    let base = name.split('.').next().unwrap_or(name);
-    if base.is_empty() {
-        return None;
-    }
-    if base.contains('_') {
-        let parts: Option<String> = base
-            .split('_')
-            .map(|p| glyph_name_to_unicode(p.as_bytes()))
-            .collect();
-        return parts;
-    }
-    if let Ok(i) = tables::GLYPH_LIST.binary_search_by(|(n, _)| n.cmp(&base)) {
-        return Some(tables::GLYPH_LIST[i].1.to_string());
-    }
-    if let Some(hex) = base.strip_prefix("uni") {
-        if hex.len() >= 4 && hex.len() % 4 == 0 {
-            let units: Option<Vec<u16>> = (0..hex.len() / 4)
-                .map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).ok())
-                .collect();
-            return units.map(|u| char::decode_utf16(u).filter_map(Result::ok).collect());
-        }
-    }
-    if let Some(hex) = base.strip_prefix('u') {
-        if (4..=6).contains(&hex.len()) {
-            if let Ok(v) = u32::from_str_radix(hex, 16) {
-                return char::from_u32(v).map(String::from);
-            }
-        }
-    }
-    None
-}
-
-fn encoding_table(name: &[u8]) -> Option<&'static [&'static str; 256]> {
-    match name {
-        b"WinAnsiEncoding" => Some(&tables::WINANSI_ENCODING),
-        b"MacRomanEncoding" => Some(&tables::MACROMAN_ENCODING),
-        b"StandardEncoding" => Some(&tables::STANDARD_ENCODING),
-        b"MacExpertEncoding" => Some(&tables::MACEXPERT_ENCODING),
-        b"PDFDocEncoding" => Some(&tables::PDFDOC_ENCODING),
-        _ => None,
-    }
-}
-
-/// The standard 14 font a base font name stands for (subset prefixes and common aliases removed).
-fn standard_font(base: &[u8]) -> Option<&'static [(&'static str, u16)]> {
-    let s = String::from_utf8_lossy(base);
-    let s = match s.split_once('+') {
-        Some((pre, rest)) if pre.len() == 6 => rest.to_string(),
-        _ => s.to_string(),
-    };
-    let lower = s.to_ascii_lowercase().replace([',', ' '], "-");
-    let bold = lower.contains("bold");
-    let italic = lower.contains("italic") || lower.contains("oblique");
-    let family = if lower.starts_with("courier") {
-        "Courier"
-    } else if lower.starts_with("helvetica") || lower.starts_with("arial") {
-        "Helvetica"
-    } else if lower.starts_with("times") {
-        "Times"
-    } else if lower.starts_with("symbol") {
-        return find_std("Symbol");
-    } else if lower.starts_with("zapfdingbats") {
-        return find_std("ZapfDingbats");
-    } else {
-        return None;
-    };
-    let name = match (family, bold, italic) {
-        ("Times", false, false) => "Times-Roman".to_string(),
-        ("Times", true, false) => "Times-Bold".to_string(),
-        ("Times", false, true) => "Times-Italic".to_string(),
-        ("Times", true, true) => "Times-BoldItalic".to_string(),
-        (f, true, true) => format!("{f}-BoldOblique"),
-        (f, true, false) => format!("{f}-Bold"),
-        (f, false, true) => format!("{f}-Oblique"),
-        (f, false, false) => f.to_string(),
-    };
-    find_std(&name)
-}
-
-fn find_std(name: &str) -> Option<&'static [(&'static str, u16)]> {
-    tables::STANDARD_14
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, w)| *w)
-}
-
-fn afm_width(table: &[(&str, u16)], glyph: &str) -> Option<f32> {
-    table
-        .binary_search_by(|(n, _)| n.cmp(&glyph))
-        .ok()
-        .map(|i| f32::from(table[i].1))
-}
-
-fn num(o: &Object) -> Option<f32> {
-    match o {
-        Object::Integer(i) => Some(*i as f32),
-        Object::Real(r) => Some(*r),
-        _ => None,
-    }
 }
 
 impl Font {
@@ -581,62 +482,5 @@ impl Font {
     }
 }
 
-/// Glyph id to Unicode from a TrueType/OpenType font's Unicode cmap subtables.
-fn gid_to_unicode(data: &[u8]) -> HashMap<u16, char> {
-    let mut map = HashMap::new();
-    let Ok(face) = ttf_parser::Face::parse(data, 0) else {
-        return map;
-    };
-    let Some(cmap) = face.tables().cmap else {
-        return map;
-    };
-    for sub in cmap.subtables {
-        if !sub.is_unicode() {
-            continue;
-        }
-        sub.codepoints(|cp| {
-            if map.len() >= 65_536 {
-                return;
-            }
-            if let (Some(gid), Some(ch)) = (sub.glyph_index(cp), char::from_u32(cp)) {
-                map.entry(gid.0).or_insert(ch);
-            }
-        });
-    }
-    map
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn glyph_names() {
-        assert_eq!(glyph_name_to_unicode(b"hyphen").as_deref(), Some("-"));
-        assert_eq!(
-            glyph_name_to_unicode(b"uni2010").as_deref(),
-            Some("\u{2010}")
-        );
-        assert_eq!(
-            glyph_name_to_unicode(b"u1F600").as_deref(),
-            Some("\u{1F600}")
-        );
-        assert_eq!(glyph_name_to_unicode(b"f_i").as_deref(), Some("fi"));
-        assert_eq!(glyph_name_to_unicode(b"A.sc").as_deref(), Some("A"));
-        assert_eq!(glyph_name_to_unicode(b"g123"), None);
-    }
-
-    #[test]
-    fn standard_fonts_have_metrics() {
-        let h = standard_font(b"Helvetica").unwrap();
-        assert_eq!(afm_width(h, "space"), Some(278.0));
-        assert_eq!(
-            afm_width(standard_font(b"ABCDEF+Courier-Bold").unwrap(), "A"),
-            Some(600.0)
-        );
-        assert_eq!(
-            afm_width(standard_font(b"Arial,Bold").unwrap(), "A"),
-            Some(722.0)
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,105 @@
+//! The event log: an event and the log's counter in one transaction.
+
+use super::*;
+
+#[async_trait]
+impl EventLog for DynamoStore {
+    async fn append(
+        &self,
+        session_id: &str,
+        message: &ServerMessage,
+    ) -> Result<Envelope, StoreError> {
+        // Optimistic: read the counter, then write counter + event in one transaction that
+        // holds only if nobody appended in between; on a race, read again.
+        for attempt in 0..50u32 {
+            let cur = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", pk(session_id))
+                .key("sk", s("SEQ"))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable(crate::describe(&e)))?;
+            let last = cur.item().map(|i| get_n(i, "seq")).unwrap_or(0);
+            let env = Envelope {
+                session_id: session_id.to_string(),
+                seq: last + 1,
+                ts: None,
+                req_id: None,
+                message: message.clone(),
+            };
+            let body = serde_json::to_string(&env).map_err(unavailable)?;
+            let mut counter: Item = HashMap::new();
+            counter.insert("pk".into(), pk(session_id));
+            counter.insert("sk".into(), s("SEQ"));
+            counter.insert("seq".into(), n(last + 1));
+            let mut counter_put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(counter))
+                .condition_expression(if last == 0 {
+                    "attribute_not_exists(pk)"
+                } else {
+                    "seq = :last"
+                });
+            if last > 0 {
+                counter_put = counter_put.expression_attribute_values(":last", n(last));
+            }
+            let mut event: Item = HashMap::new();
+            event.insert("pk".into(), pk(session_id));
+            event.insert("sk".into(), s(format!("E#{:012}", last + 1)));
+            event.insert("body".into(), s(body));
+            let r = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(counter_put.build().map_err(unavailable)?)
+                        .build(),
+                )
+                .transact_items(put(&self.table, event, Some("attribute_not_exists(pk)"))?)
+                .send()
+                .await;
+            match r {
+                Ok(_) => return Ok(env),
+                Err(e) if cancelled_on(&e, 0).is_some() || cancelled_on(&e, 1).is_some() => {
+                    // Lost the race (or a transaction conflict): back off a little and retry.
+                    let ms = 5 + u64::from(attempt) * 5 + (rand_jitter() % 10);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                Err(e) => return Err(unavailable(crate::describe(&e))),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "event log of {session_id}: too many concurrent appends"
+        )))
+    }
+
+    async fn since(
+        &self,
+        session_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let items = self
+            .query(
+                pk(session_id),
+                format!("E#{:012}", since + 1),
+                "E$".into(),
+                limit,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|i| {
+                serde_json::from_str(&get_s(i, "body").unwrap_or_default()).map_err(unavailable)
+            })
+            .collect()
+    }
+}
+
+pub(super) fn rand_jitter() -> u64 {
+    use rand::{RngCore, SeedableRng};
+    rand::rngs::StdRng::from_os_rng().next_u64()
+}

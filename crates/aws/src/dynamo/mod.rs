@@ -1,0 +1,35 @@
+//! Sessions, file results, the event log and connections in one DynamoDB table (`pk`, `sk`).
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | session (counters as numbers, so `ADD` moves them) | `S#id` | `META` |
+//! | target list, in chunks | `S#id` | `T#00000` |
+//! | a listed page (counted once) | `S#id` | `P#cursor` |
+//! | a file's result, once per path | `S#id` | `R#path` |
+//! | the event log's counter | `S#id` | `SEQ` |
+//! | an event | `S#id` | `E#000000000042` |
+//! | a connection following the session | `S#id` | `C#connection` |
+//! | a connection | `C#connection` | `META` |
+//!
+//! A result and the session's counters are written in one transaction with a condition on the
+//! result, so a redelivered file changes nothing; an event and the log's counter likewise, so
+//! a reader never sees seq N+1 before N.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use isoscan_core::protocol::{Envelope, ServerMessage};
+use isoscan_core::result::FileResult;
+use isoscan_engine::ports::*;
+
+mod events;
+mod items;
+mod sessions;
+mod table;
+
+pub use items::{DynamoStore, TTL_S};
+
+use items::*;
+use table::*;

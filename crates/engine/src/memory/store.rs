@@ -1,0 +1,242 @@
+//! Sessions, results and the event log in memory.
+
+use super::*;
+
+#[derive(Default)]
+pub(super) struct SessionRow {
+    session: Option<Session>,
+    results: BTreeMap<String, FileResult>,
+    last_progress_ms: Option<u64>,
+    events: Vec<Envelope>,
+    pages: std::collections::HashSet<String>,
+    targets: Vec<String>,
+}
+
+/// Sessions, results and the event log in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    rows: Mutex<HashMap<String, SessionRow>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut SessionRow) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        match rows.get_mut(id) {
+            Some(row) if row.session.is_some() => f(row),
+            _ => Err(StoreError::NotFound(id.to_string())),
+        }
+    }
+}
+
+pub(super) fn session_mut(row: &mut SessionRow) -> Result<&mut Session, StoreError> {
+    row.session
+        .as_mut()
+        .ok_or_else(|| StoreError::NotFound(String::new()))
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create(&self, session: &Session, targets: &[String]) -> Result<(), StoreError> {
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        if rows.get(&session.id).is_some_and(|r| r.session.is_some()) {
+            return Err(StoreError::AlreadyExists(session.id.clone()));
+        }
+        let row = rows.entry(session.id.clone()).or_default();
+        row.session = Some(session.clone());
+        row.targets = targets.to_vec();
+        Ok(())
+    }
+
+    async fn targets(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        self.with(id, |row| Ok(row.targets.clone()))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        Ok(rows.get(id).and_then(|r| r.session.clone()))
+    }
+
+    async fn add_listed(
+        &self,
+        id: &str,
+        page: &str,
+        files: u64,
+        skipped: u64,
+        done: bool,
+    ) -> Result<Option<Session>, StoreError> {
+        self.with(id, |row| {
+            if !row.pages.insert(page.to_string()) {
+                return Ok(None);
+            }
+            let s = session_mut(row)?;
+            s.total += files;
+            s.skipped += skipped;
+            s.listing_done |= done;
+            Ok(Some(s.clone()))
+        })
+    }
+
+    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
+        self.with(id, |row| {
+            if row.results.contains_key(&result.file.path) {
+                return Ok(Recorded::Duplicate(session_mut(row)?.clone()));
+            }
+            row.results.insert(result.file.path.clone(), result.clone());
+            let s = session_mut(row)?;
+            s.processed += 1;
+            s.matches += u64::from(result.is_match());
+            s.errors += u64::from(result.is_error());
+            Ok(Recorded::Inserted(s.clone()))
+        })
+    }
+
+    async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError> {
+        self.with(id, |row| Ok(row.results.contains_key(path)))
+    }
+
+    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(id, |row| {
+            let s = session_mut(row)?;
+            if s.status == SessionStatus::Running && s.all_processed() {
+                s.status = SessionStatus::Finalizing;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: SessionStatus,
+        to: SessionStatus,
+        now_ms: u64,
+        report_url: Option<String>,
+    ) -> Result<bool, StoreError> {
+        self.with(id, |row| {
+            let s = session_mut(row)?;
+            if s.status != from {
+                return Ok(false);
+            }
+            s.status = to;
+            if to.is_final() {
+                s.finished_at_ms = Some(now_ms);
+            }
+            if report_url.is_some() {
+                s.report_url = report_url;
+            }
+            Ok(true)
+        })
+    }
+
+    async fn results(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FileResult>, StoreError> {
+        self.with(id, |row| {
+            let iter: Box<dyn Iterator<Item = (&String, &FileResult)>> =
+                match after {
+                    Some(a) => Box::new(row.results.range::<str, _>((
+                        std::ops::Bound::Excluded(a),
+                        std::ops::Bound::Unbounded,
+                    ))),
+                    None => Box::new(row.results.iter()),
+                };
+            Ok(iter.take(limit).map(|(_, r)| r.clone()).collect())
+        })
+    }
+
+    async fn active(&self, owner: &str) -> Result<u64, StoreError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        Ok(rows
+            .values()
+            .filter_map(|r| r.session.as_ref())
+            .filter(|s| s.owner == owner && !s.status.is_final())
+            .count() as u64)
+    }
+
+    async fn claim_progress(
+        &self,
+        id: &str,
+        now_ms: u64,
+        min_interval_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.with(id, |row| match row.last_progress_ms {
+            Some(last) if now_ms < last.saturating_add(min_interval_ms) => Ok(false),
+            _ => {
+                row.last_progress_ms = Some(now_ms);
+                Ok(true)
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryStore {
+    async fn append(
+        &self,
+        session_id: &str,
+        message: &ServerMessage,
+    ) -> Result<Envelope, StoreError> {
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        let row = rows.entry(session_id.to_string()).or_default();
+        let env = Envelope {
+            session_id: session_id.to_string(),
+            seq: row.events.len() as u64 + 1,
+            ts: None,
+            req_id: None,
+            message: message.clone(),
+        };
+        row.events.push(env.clone());
+        Ok(env)
+    }
+
+    async fn since(
+        &self,
+        session_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        Ok(rows
+            .get(session_id)
+            .map(|r| {
+                r.events
+                    .iter()
+                    .skip(since as usize)
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
