@@ -97,6 +97,56 @@ async fn s3_reports_pass_the_reports_suite() {
     );
 }
 
+/// Follows a session as a connection API Gateway holds, subscribed in the table; what it
+/// received is what the management API was asked to post to it.
+struct Connections {
+    store: Arc<DynamoStore>,
+    prefix: String,
+}
+
+#[async_trait::async_trait]
+impl suite::Follower for Connections {
+    async fn follow(&self, session: &str) {
+        let c = format!("{}-{session}", self.prefix);
+        self.store
+            .connection_opened(&c, "alice", 0)
+            .await
+            .expect("open");
+        self.store
+            .subscribe(session, &c, 0)
+            .await
+            .expect("subscribe");
+    }
+
+    async fn received(&self, session: &str) -> Vec<isoscan_core::protocol::Envelope> {
+        isoscan_aws::testing::posted(&format!("{}-{session}", self.prefix))
+            .await
+            .into_iter()
+            .map(|v| serde_json::from_value(v).expect("an envelope"))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_gateway_notifier_passes_the_notifier_suite() {
+    use isoscan_aws::notifier::ApiGatewayNotifier;
+    let conf = config().await;
+    let store = store().await;
+    let notifier = ApiGatewayNotifier {
+        client: aws_sdk_apigatewaymanagement::Client::from_conf(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&conf)
+                .endpoint_url(isoscan_aws::testing::endpoint())
+                .build(),
+        ),
+        store: store.clone(),
+    };
+    let follower = Connections {
+        store,
+        prefix: unique("conn"),
+    };
+    suite::notifier(Arc::new(notifier), &follower, &unique("apigw")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notifier_forgets_gone_connections_and_retries_throttles() {
     use isoscan_aws::notifier::{ApiGatewayNotifier, Posted};

@@ -283,6 +283,28 @@ fn source(n: usize) -> MemorySource {
     s
 }
 
+/// What a memory notifier was given, by session.
+struct Sent(Arc<MemoryNotifier>);
+
+#[async_trait::async_trait]
+impl suite::Follower for Sent {
+    async fn follow(&self, _session: &str) {}
+
+    async fn received(&self, session: &str) -> Vec<isoscan_core::protocol::Envelope> {
+        let sent = self.0.sent.lock().unwrap();
+        sent.iter()
+            .filter(|e| e.session_id == session)
+            .cloned()
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn memory_notifier_passes_the_notifier_suite() {
+    let n = Arc::new(MemoryNotifier::default());
+    suite::notifier(n.clone(), &Sent(n), "mem").await;
+}
+
 #[tokio::test]
 async fn memory_ocr_passes_the_ocr_suite() {
     suite::ocr(

@@ -112,6 +112,46 @@ async fn the_report_file_passes_the_reports_suite() {
     assert!(file.link("cli-report-1").await.is_ok());
 }
 
+/// Follows sessions as sockets do: one queue per connection, drained as it fills.
+#[derive(Default)]
+struct Sockets {
+    hub: Arc<isoscan_local::serve::hub::Hub>,
+    /// (the session a connection follows, what it received)
+    got: Arc<std::sync::Mutex<Vec<(String, isoscan_core::protocol::Envelope)>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl suite::Follower for Sockets {
+    async fn follow(&self, session: &str) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let (ctl, _ctl_rx) = tokio::sync::mpsc::unbounded_channel();
+        let conn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.hub.follow(session, conn, tx, ctl);
+        let (got, following) = (self.got.clone(), session.to_string());
+        tokio::spawn(async move {
+            while let Some(out) = rx.recv().await {
+                let env = serde_json::from_str(&out.json).expect("an envelope");
+                got.lock().unwrap().push((following.clone(), env));
+            }
+        });
+    }
+
+    async fn received(&self, session: &str) -> Vec<isoscan_core::protocol::Envelope> {
+        let got = self.got.lock().unwrap();
+        got.iter()
+            .filter(|(following, _)| following == session)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_passes_the_notifier_suite() {
+    let sockets = Sockets::default();
+    suite::notifier(sockets.hub.clone(), &sockets, "hub").await;
+}
+
 #[tokio::test]
 async fn a_reopened_database_keeps_sessions_events_and_jobs_in_hand() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,9 +10,11 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 
 use crate::ports::*;
 
+mod notifier;
 mod ocr;
 mod reports;
 mod uploads;
+pub use notifier::{notifier, Follower};
 pub use ocr::{ocr, OcrCase};
 pub use reports::{reports, FetchFn};
 pub use uploads::{upload_store, PutFn};
