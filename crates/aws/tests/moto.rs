@@ -128,6 +128,51 @@ impl suite::Follower for Connections {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_source_passes_the_source_suite() {
+    use isoscan_aws::s3::S3Source;
+    let b = bucket().await;
+    let drawings: std::collections::BTreeMap<String, Vec<u8>> = (0..5)
+        .map(|i| {
+            (
+                format!("area-{}/iso-{i}.pdf", i % 2),
+                format!("%PDF drawing {i}").into_bytes(),
+            )
+        })
+        .collect();
+    let mut objects: Vec<(String, Vec<u8>)> = drawings
+        .iter()
+        .map(|(k, v)| (format!("site/isos/{k}"), v.clone()))
+        .collect();
+    objects.push(("site/isos/readme.txt".into(), b"notes".to_vec()));
+    objects.push(("site/other/iso-9.pdf".into(), b"%PDF elsewhere".to_vec()));
+    for (key, body) in objects {
+        b.client
+            .put_object()
+            .bucket(&b.name)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .expect("put");
+    }
+    let src = S3Source {
+        client: b.client.clone(),
+        uploads: None,
+        link_ttl: std::time::Duration::from_secs(600),
+    };
+    suite::source(
+        Arc::new(src),
+        suite::SourceCase {
+            location: format!("s3://{}/site/isos", b.name),
+            drawings,
+            others: 1,
+            missing: format!("s3://{}-missing/isos", b.name),
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_gateway_notifier_passes_the_notifier_suite() {
     use isoscan_aws::notifier::ApiGatewayNotifier;
     let conf = config().await;

@@ -362,3 +362,63 @@ async fn a_service_account_key_that_the_token_endpoint_refuses_is_a_credentials_
         Err(isoscan_drive::DriveError::Credentials(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drive_source_passes_the_source_suite() {
+    let d = FakeDrive::new("unused");
+    d.folder("suite000000000000000000", "Suite", None);
+    d.folder(
+        "suiteA00000000000000000",
+        "Area",
+        Some("suite000000000000000000"),
+    );
+    let mut drawings = BTreeMap::new();
+    for (i, (id, name, parent)) in [
+        (
+            "sa000000000000000000001",
+            "A-1.pdf",
+            "suite000000000000000000",
+        ),
+        (
+            "sa000000000000000000002",
+            "A-2.pdf",
+            "suite000000000000000000",
+        ),
+        (
+            "sa000000000000000000003",
+            "B-3.pdf",
+            "suiteA00000000000000000",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = format!("%PDF drawing {i}").into_bytes();
+        d.file(id, name, parent, PDF, bytes.clone());
+        let path = if parent.starts_with("suiteA") {
+            format!("Area/{name}")
+        } else {
+            name.to_string()
+        };
+        drawings.insert(path, bytes);
+    }
+    d.file(
+        "sn000000000000000000001",
+        "notes.txt",
+        "suite000000000000000000",
+        "text/plain",
+        b"notes".to_vec(),
+    );
+    let endpoint = serve(d.clone()).await;
+    let s = source(&d, &endpoint).await;
+    isoscan_engine::suite::source(
+        Arc::new(s),
+        isoscan_engine::suite::SourceCase {
+            location: "https://drive.google.com/drive/folders/suite000000000000000000".into(),
+            drawings,
+            others: 1,
+            missing: "https://drive.google.com/drive/folders/missing0000000000000000".into(),
+        },
+    )
+    .await;
+}

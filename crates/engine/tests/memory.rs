@@ -300,6 +300,34 @@ impl suite::Follower for Sent {
 }
 
 #[tokio::test]
+async fn memory_source_passes_the_source_suite() {
+    let drawings: std::collections::BTreeMap<String, Vec<u8>> = (0..5)
+        .map(|i| {
+            (
+                format!("d{}/f{i}.pdf", i % 2),
+                format!("drawing {i}").into_bytes(),
+            )
+        })
+        .collect();
+    let mut s = MemorySource {
+        page_size: 2,
+        ..Default::default()
+    };
+    s.files.extend(drawings.clone());
+    s.files.insert("notes.txt".into(), b"notes".to_vec());
+    suite::source(
+        Arc::new(s),
+        suite::SourceCase {
+            location: "memory:".into(),
+            drawings,
+            others: 1,
+            missing: "memory:nowhere".into(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn memory_notifier_passes_the_notifier_suite() {
     let n = Arc::new(MemoryNotifier::default());
     suite::notifier(n.clone(), &Sent(n), "mem").await;

@@ -112,6 +112,37 @@ async fn the_report_file_passes_the_reports_suite() {
     assert!(file.link("cli-report-1").await.is_ok());
 }
 
+#[tokio::test]
+async fn the_folder_source_passes_the_source_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("isos");
+    let drawings: std::collections::BTreeMap<String, Vec<u8>> = (0..5)
+        .map(|i| {
+            (
+                format!("area-{}/iso-{i}.pdf", i % 2),
+                format!("%PDF drawing {i}").into_bytes(),
+            )
+        })
+        .collect();
+    for (path, bytes) in &drawings {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    std::fs::write(root.join("readme.txt"), b"notes").unwrap();
+    let src = isoscan_local::source::LocalSource::new(None);
+    suite::source(
+        Arc::new(src),
+        suite::SourceCase {
+            location: root.to_string_lossy().into_owned(),
+            drawings,
+            others: 1,
+            missing: dir.path().join("missing").to_string_lossy().into_owned(),
+        },
+    )
+    .await;
+}
+
 /// Follows sessions as sockets do: one queue per connection, drained as it fills.
 #[derive(Default)]
 struct Sockets {

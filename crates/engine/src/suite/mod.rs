@@ -13,10 +13,12 @@ use crate::ports::*;
 mod notifier;
 mod ocr;
 mod reports;
+mod source;
 mod uploads;
 pub use notifier::{notifier, Follower};
 pub use ocr::{ocr, OcrCase};
 pub use reports::{reports, FetchFn};
+pub use source::{source, SourceCase};
 pub use uploads::{upload_store, PutFn};
 
 fn result(path: &str, codes: &[&str], error: bool) -> FileResult {
