@@ -1,66 +1,11 @@
 //! Test support: a moto server on loopback and SDK configuration for it. Only with the
 //! `testing` feature; never in a deployment.
 
-use std::sync::OnceLock;
-
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
-/// The emulator's endpoint: `ISOSCAN_MOTO_ENDPOINT`, or moto started for this process (and
-/// stopped with it) through `scripts/moto_server.py`, which adds the management API's 410 Gone
-/// and throttling that moto leaves out.
+/// The emulator's endpoint (see [`isoscan_testkit::moto_endpoint`]).
 pub fn endpoint() -> String {
-    static EP: OnceLock<String> = OnceLock::new();
-    EP.get_or_init(|| {
-        if let Ok(e) = std::env::var("ISOSCAN_MOTO_ENDPOINT") {
-            return e;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        // The death signal is tied to the thread that starts the child: a thread that lives
-        // as long as the test binary starts it.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut cmd = std::process::Command::new("python3");
-            cmd.args([
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/moto_server.py"),
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-            // SAFETY: prctl in the child before exec: SIGTERM when its parent thread ends, so
-            // the emulator never outlives the tests.
-            unsafe {
-                use std::os::unix::process::CommandExt;
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
-            let child = cmd.spawn();
-            let _ = tx.send(child.is_ok());
-            let _child = child;
-            loop {
-                std::thread::park();
-            }
-        });
-        assert!(
-            rx.recv().unwrap_or(false),
-            "moto is needed: pip install 'moto[server]' (or set ISOSCAN_MOTO_ENDPOINT)"
-        );
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        format!("http://127.0.0.1:{port}")
-    })
-    .clone()
+    isoscan_testkit::moto_endpoint()
 }
 
 /// SDK configuration for the emulator.

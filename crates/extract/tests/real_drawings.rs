@@ -1,33 +1,9 @@
 //! The real drawings of `../shared/corpus/real/` (skipped, saying so, where that folder is absent).
 
-use std::path::PathBuf;
-
 use isoscan_core::matcher::Matcher;
 use isoscan_extract::{extract, Limits};
 
-fn real_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/real");
-    if dir.join("expected.json").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
-}
-
-fn expected(dir: &std::path::Path, file: &str) -> (Vec<String>, Vec<String>) {
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
-    let list = |k: &str| {
-        v[file][k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect()
-    };
-    (list("present"), list("absent"))
-}
+use isoscan_testkit::{expected, real_corpus as real_dir};
 
 #[test]
 fn pid_sample_has_every_present_code_and_no_absent_one() {

@@ -12,28 +12,13 @@ use serde_json::Value;
 
 const ISO: &str = "KZ02-PI-ISO-53-GP3-DK-8243001-001_C01-0-0.pdf";
 
+/// The real drawings, where they sit beside the repository and hold the scanned ISO.
 fn real_corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/real");
-    if dir.join(ISO).exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/corpus/real is not beside the repository");
-        None
-    }
+    isoscan_testkit::real_corpus().filter(|d| d.join(ISO).exists())
 }
 
 fn expected(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let list = |k: &str| -> Vec<String> {
-        v[ISO][k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect()
-    };
-    (list("present"), list("absent"))
+    isoscan_testkit::expected(dir, ISO)
 }
 
 /// A `tesseract` first on PATH that logs each run and hands over to the real one.
