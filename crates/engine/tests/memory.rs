@@ -93,6 +93,12 @@ async fn the_upload_policy_holds_whatever_the_store() {
     )
     .await;
     assert!(matches!(big, Err(EngineError::InvalidRequest(m)) if m.contains("at most 64 MiB")));
+    // An archive of drawings may be far larger than any one drawing: only the quota counts it.
+    let archive = ask_upload(e, "alice", "site.zip", 2 << 30, Drawings, None).await;
+    assert!(
+        matches!(&archive, Err(e) if e.client_code() == ErrorCode::Quota),
+        "{archive:?}"
+    );
     // A path is reduced to its file's name.
     let list = ask_upload(e, "alice", "C:\\lists\\codes.csv", 6, Targets, None)
         .await

@@ -66,14 +66,12 @@ impl Engine {
                 kinds.join(", ")
             )));
         }
-        let most = match purpose {
-            UploadPurpose::Targets => MAX_TARGETS_UPLOAD,
-            UploadPurpose::Drawings => self.config.max_file_bytes,
-        };
-        if size > most {
+        // Drawings may come as an archive far larger than any one drawing: their size is the
+        // store's limit (the upload route's, S3's signed length).
+        if purpose == UploadPurpose::Targets && size > MAX_TARGETS_UPLOAD {
             return Err(EngineError::InvalidRequest(format!(
                 "{file_name}: a {what} may be at most {} MiB",
-                most >> 20
+                MAX_TARGETS_UPLOAD >> 20
             )));
         }
         // One request at a time past the quota check, so two cannot both take the last place.
