@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-const UPLOAD: &str = "upload:";
+/// What an upload's location starts with (the dashboard's generated protocol carries it too).
+pub const UPLOAD_PREFIX: &str = "upload:";
 const S3: &str = "s3://";
 const GDRIVE: &str = "gdrive:";
 
@@ -46,7 +47,7 @@ impl Location {
         if s.is_empty() {
             return Err(LocationError::Empty);
         }
-        if let Some(key) = s.strip_prefix(UPLOAD) {
+        if let Some(key) = s.strip_prefix(UPLOAD_PREFIX) {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                 return Err(LocationError::UploadKey(s.to_string()));
             }
@@ -108,7 +109,7 @@ impl Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Upload { key } => write!(f, "{UPLOAD}{key}"),
+            Location::Upload { key } => write!(f, "{UPLOAD_PREFIX}{key}"),
             Location::S3 { bucket, prefix } => write!(f, "{S3}{bucket}/{prefix}"),
             Location::Drive(s) | Location::BareId(s) | Location::Path(s) => f.write_str(s),
         }

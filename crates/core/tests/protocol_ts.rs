@@ -45,7 +45,9 @@ fn generated() -> String {
     out.push_str(&format!(
         "/** Largest client message, in bytes. */\nexport const MAX_CLIENT_MESSAGE = {MAX_CLIENT_MESSAGE};\n\
          /** Largest workbook sent inline (base64) with a message; larger lists are uploaded. */\nexport const MAX_FILE_CONTENT = {MAX_FILE_CONTENT};\n\
-         /** Longest `req_id` echoed. */\nexport const MAX_REQ_ID = {MAX_REQ_ID};\n"
+         /** Longest `req_id` echoed. */\nexport const MAX_REQ_ID = {MAX_REQ_ID};\n\
+         /** What the location of an upload of drawings starts with (`start_scan`'s `drive_link`). */\nexport const UPLOAD_PREFIX = {:?};\n",
+        isoscan_core::location::UPLOAD_PREFIX
     ));
     out
 }

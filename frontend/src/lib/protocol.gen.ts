@@ -81,3 +81,5 @@ export const MAX_CLIENT_MESSAGE = 131072;
 export const MAX_FILE_CONTENT = 98304;
 /** Longest `req_id` echoed. */
 export const MAX_REQ_ID = 64;
+/** What the location of an upload of drawings starts with (`start_scan`'s `drive_link`). */
+export const UPLOAD_PREFIX = "upload:";

@@ -1,7 +1,7 @@
 // The protocol of DESIGN.md as the dashboard reads and speaks it. The types are generated from
 // the server's Rust types (protocol.gen.ts); this file names them as the dashboard uses them.
 import type { Envelope, StartScanFields } from "./protocol.gen";
-import { MAX_FILE_CONTENT } from "./protocol.gen";
+import { MAX_FILE_CONTENT, UPLOAD_PREFIX } from "./protocol.gen";
 
 export type {
   ClientMessage,
@@ -24,7 +24,7 @@ export const MAX_INLINE_WORKBOOK = MAX_FILE_CONTENT;
 
 /** The location of an upload of drawings, as `start_scan` takes it. */
 export function uploadLocation(key: string): string {
-  return `upload:${key}`;
+  return `${UPLOAD_PREFIX}${key}`;
 }
 
 export function parseServerMessage(text: string): ServerMessage | null {
