@@ -146,13 +146,12 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
             async move { store.try_begin_finalize(&id).await },
         ));
     }
-    let mut wins = 0;
+    let mut claims = vec![];
     for h in handles {
-        if let Ok(Ok(true)) = h.await {
-            wins += 1;
-        }
+        claims.push(h.await.expect("join"));
     }
-    assert_eq!(wins, 1);
+    let wins = claims.iter().filter(|c| matches!(c, Ok(true))).count();
+    assert_eq!(wins, 1, "one winner: {claims:?}");
     assert_eq!(
         store.get(&id).await.expect("get").expect("some").status,
         SessionStatus::Finalizing
