@@ -50,10 +50,7 @@ impl Ocr for TextractPages {
             }
         };
         let blocking_failed = |e: tokio::task::JoinError| ExtractFailure::Transient(e.to_string());
-        // Textract reads PDF pages up to 40 inches a side and pictures up to 10,000 pixels a
-        // side: when a wanted page is larger (an A0 scan, a large-format TIFF), each wanted page
-        // goes alone, as its picture (made smaller to fit) on a page of at most 40 inches. A
-        // page without a picture cannot go (there is no renderer here): it stays unread.
+        // A wanted page over Textract's limits (see the module's paragraph) goes alone.
         let limits = self.limits.clone();
         let want = wanted.to_vec();
         let (bytes, pictures) = tokio::task::spawn_blocking(move || {

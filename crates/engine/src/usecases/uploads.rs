@@ -25,15 +25,6 @@ pub struct UploadQuota {
     pub bytes: u64,
 }
 
-impl Default for UploadQuota {
-    fn default() -> Self {
-        UploadQuota {
-            waiting: 20,
-            bytes: 20 * 1024 * 1024 * 1024,
-        }
-    }
-}
-
 /// The plain name of a file a client names: its last path segment, trimmed.
 fn plain_name(file_name: &str) -> &str {
     file_name
