@@ -289,6 +289,312 @@ textract.TextractResponse.detect_document_text = detect_document_text
 textract.TextractResponse.start_document_text_detection = start_document_text_detection
 textract.TextractResponse.get_document_text_detection = get_document_text_detection
 
+# --- CloudFormation ----------------------------------------------------------------------
+
+from urllib.parse import urlparse  # noqa: E402
+
+from moto.cloudformation import responses as cfn_responses  # noqa: E402
+from moto.cloudformation import utils as cfn_utils  # noqa: E402
+
+_stack_from_s3_url = cfn_utils.get_stack_from_s3_url
+
+
+def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+    # moto reads a path-style template URL only on "localhost"; `cdk deploy` pointed at this
+    # server by `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` hands it that address instead.
+    parts = urlparse(template_url)
+    if parts.hostname == "127.0.0.1":
+        template_url = template_url.replace(parts.netloc, f"localhost:{parts.port}", 1)
+    return _stack_from_s3_url(template_url, account_id, partition)
+
+
+cfn_responses.get_stack_from_s3_url = get_stack_from_s3_url
+
+
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+
+
+class _Resource:
+    """A resource moto's CloudFormation does not create, made through the service's own backend
+    so that the deployed stack can be used as it would be on AWS. (moto finds the models by
+    `CloudFormationModel.__subclasses__()`: each names it as a direct base, and the module moto
+    files it under.)"""
+
+    def __init__(self, physical_id: str, attributes: dict) -> None:
+        self.physical_id = physical_id
+        self.attributes = attributes
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str):
+        if attribute_name not in self.attributes:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            raise UnformattedGetAttTemplateException()
+        return self.attributes[attribute_name]
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
+
+class _Secret(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    """AWS::SecretsManager::Secret: `SecretString` as given; `GenerateSecretString` a random
+    password (`{}`: 32 characters of every kind), or, with `SecretStringTemplate` and
+    `GenerateStringKey`, that JSON with the password under the key; neither: no value."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = secretsmanager_backends[account_id][region_name]
+        props = cloudformation_json.get("Properties", {})
+        value = props.get("SecretString")
+        gen = props.get("GenerateSecretString")
+        if value is None and gen is not None:
+            password = backend.get_random_password(
+                password_length=int(gen.get("PasswordLength", 32)),
+                exclude_characters=gen.get("ExcludeCharacters", ""),
+                exclude_numbers=bool(gen.get("ExcludeNumbers", False)),
+                exclude_punctuation=bool(gen.get("ExcludePunctuation", False)),
+                exclude_uppercase=bool(gen.get("ExcludeUppercase", False)),
+                exclude_lowercase=bool(gen.get("ExcludeLowercase", False)),
+                include_space=bool(gen.get("IncludeSpace", False)),
+                require_each_included_type=bool(gen.get("RequireEachIncludedType", True)),
+            )
+            password = json.loads(password)["RandomPassword"]
+            if "SecretStringTemplate" in gen and "GenerateStringKey" in gen:
+                doc = json.loads(gen["SecretStringTemplate"])
+                doc[gen["GenerateStringKey"]] = password
+                value = json.dumps(doc)
+            else:
+                value = password
+        name = props.get("Name") or f"{resource_name}-{uuid.uuid4().hex[:6]}"
+        created = json.loads(
+            backend.create_secret(
+                name=name,
+                secret_string=value,
+                secret_binary=None,
+                description=props.get("Description"),
+                tags=props.get("Tags"),
+                kms_key_id=props.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=[],
+                force_overwrite=False,
+            )
+        )
+        return cls(created["ARN"], {"Id": created["ARN"]})
+
+
+def _apigw(account_id: str, region_name: str):
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    return apigatewayv2_backends[account_id][region_name]
+
+
+class _Api(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Api"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties", {})
+        api = _apigw(account_id, region_name).create_api(
+            api_key_selection_expression=p.get("ApiKeySelectionExpression"),
+            cors_configuration=p.get("CorsConfiguration"),
+            description=p.get("Description"),
+            disable_schema_validation=p.get("DisableSchemaValidation"),
+            disable_execute_api_endpoint=p.get("DisableExecuteApiEndpoint"),
+            name=p.get("Name", resource_name),
+            protocol_type=p.get("ProtocolType"),
+            route_selection_expression=p.get("RouteSelectionExpression"),
+            tags=p.get("Tags", {}),
+            version=p.get("Version"),
+        )
+        endpoint = f"{'wss' if p.get('ProtocolType') == 'WEBSOCKET' else 'https'}://{api.api_id}.execute-api.{region_name}.amazonaws.com"
+        return cls(api.api_id, {"ApiId": api.api_id, "ApiEndpoint": endpoint})
+
+
+class _Integration(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Integration"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties", {})
+        i = _apigw(account_id, region_name).create_integration(
+            api_id=p["ApiId"],
+            connection_id=p.get("ConnectionId"),
+            connection_type=p.get("ConnectionType"),
+            content_handling_strategy=p.get("ContentHandlingStrategy"),
+            credentials_arn=p.get("CredentialsArn"),
+            description=p.get("Description"),
+            integration_method=p.get("IntegrationMethod"),
+            integration_subtype=p.get("IntegrationSubtype"),
+            integration_type=p.get("IntegrationType"),
+            integration_uri=p.get("IntegrationUri"),
+            passthrough_behavior=p.get("PassthroughBehavior"),
+            payload_format_version=p.get("PayloadFormatVersion"),
+            request_parameters=p.get("RequestParameters"),
+            request_templates=p.get("RequestTemplates"),
+            response_parameters=p.get("ResponseParameters"),
+            template_selection_expression=p.get("TemplateSelectionExpression"),
+            timeout_in_millis=p.get("TimeoutInMillis"),
+            tls_config=p.get("TlsConfig"),
+        )
+        return cls(i.id, {"IntegrationId": i.id})
+
+
+class _Route(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Route"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties", {})
+        r = _apigw(account_id, region_name).create_route(
+            api_id=p["ApiId"],
+            api_key_required=bool(p.get("ApiKeyRequired", False)),
+            authorization_scopes=p.get("AuthorizationScopes"),
+            authorization_type=p.get("AuthorizationType"),
+            authorizer_id=p.get("AuthorizerId"),
+            model_selection_expression=p.get("ModelSelectionExpression"),
+            operation_name=p.get("OperationName"),
+            request_models=p.get("RequestModels"),
+            request_parameters=p.get("RequestParameters"),
+            route_key=p["RouteKey"],
+            route_response_selection_expression=p.get("RouteResponseSelectionExpression"),
+            target=p.get("Target"),
+        )
+        return cls(r.route_id, {"RouteId": r.route_id})
+
+
+class _Stage(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties", {})
+        # The API's own field names, first letter lower-cased.
+        config = {k[0].lower() + k[1:]: v for k, v in p.items() if k != "ApiId"}
+        config["defaultRouteSettings"] = {
+            k[0].lower() + k[1:]: v for k, v in p.get("DefaultRouteSettings", {}).items()
+        }
+        stage = _apigw(account_id, region_name).create_stage(p["ApiId"], config)
+        return cls(stage.name, {})
+
+
+class _QueuePolicy(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.sqs.models import sqs_backends
+
+        p = cloudformation_json.get("Properties", {})
+        backend = sqs_backends[account_id][region_name]
+        for url in p.get("Queues", []):
+            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": json.dumps(p["PolicyDocument"])})
+        return cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", {})
+
+
+class _Alarm(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        p = cloudformation_json.get("Properties", {})
+        name = p.get("AlarmName") or resource_name
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"name": d["Name"], "value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions"),
+            insufficient_data_actions=p.get("InsufficientDataActions"),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(name, {"Arn": alarm.alarm_arn})
+
+
+# --- SQS ---------------------------------------------------------------------------------
+
+from moto.sqs import models as sqs_models  # noqa: E402
+
+_add_message = sqs_models.Queue.add_message
+
+
+def add_message(self, message) -> None:
+    # moto would run a queue's Lambda trigger here, which needs Docker; the tests play the
+    # trigger themselves (receive, run the handler, delete), as Lambda's poller does.
+    mappings = self.lambda_event_source_mappings
+    self.lambda_event_source_mappings = {}
+    try:
+        _add_message(self, message)
+    finally:
+        self.lambda_event_source_mappings = mappings
+
+
+sqs_models.Queue.add_message = add_message
+
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
 
 moto_api_urls.url_paths["{0}/moto-api/static/textract/results"] = textract_results

@@ -19,6 +19,11 @@ new IsoscanStack(app, ctx("stackName") ?? "Isoscan", {
   tracing: flag("tracing"),
   ocr: !(ctx("ocr") === false || ctx("ocr") === "false" || ctx("ocr") === "off"),
   textractConcurrency: Number(ctx("textractConcurrency") ?? 4),
+  sourceBuckets: String(ctx("sourceBuckets") ?? "")
+    .split(",")
+    .map((b) => b.trim().replace(/^s3:\/\//, "").replace(/\/+$/, ""))
+    .filter((b) => b.length > 0),
+  alarmEmail: ctx("alarmEmail") || undefined,
   cognito: ctx("cognitoUserPoolId")
     ? { userPoolId: ctx("cognitoUserPoolId"), clientId: ctx("cognitoClientId") }
     : undefined,

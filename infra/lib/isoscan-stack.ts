@@ -1,12 +1,13 @@
 // The isoscan serverless deployment: WebSocket API, Lambda entry points, SQS with a dead-letter
 // queue, DynamoDB, S3, Secrets Manager, alarms, and (optionally) Amplify for the dashboard.
 import * as path from "path";
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, StackProps } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import * as amplify from "aws-cdk-lib/aws-amplify";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cwactions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -14,6 +15,8 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 
@@ -36,6 +39,10 @@ export interface IsoscanProps extends StackProps {
   textractConcurrency: number;
   /** An existing Cognito user pool whose tokens `$connect` accepts beside the API tokens. */
   cognito?: { userPoolId: string; clientId: string };
+  /** The buckets scans may read (`s3://bucket/prefix` sources); none: uploads only. */
+  sourceBuckets: string[];
+  /** Where the alarms are mailed (the topic is there either way, for other subscriptions). */
+  alarmEmail?: string;
 }
 
 /** Client actions of DESIGN.md, each its own route (API Gateway selects on `action`). */
@@ -76,12 +83,16 @@ export class IsoscanStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // Both start as JSON the functions read: no token (nobody connects) and no Drive key (Drive
+    // off) until the operator puts one. Without a value CloudFormation would store a random
+    // password, which no function can read.
     const tokens = new secrets.Secret(this, "ApiTokens", {
-      description: 'isoscan API tokens: {"tokens": {"TOKEN": "principal"}}',
-      generateSecretString: { secretStringTemplate: JSON.stringify({ tokens: {} }), generateStringKey: "unused" },
+      description: 'isoscan API tokens: {"tokens": {"TOKEN": "principal"}} or {"tokens": {"TOKEN": {"principal": P, "sources": ["s3://bucket/prefix/"]}}}',
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ tokens: {} })),
     });
     const drive = new secrets.Secret(this, "DriveCredentials", {
-      description: "Google Drive service account key (JSON)",
+      description: "Google Drive service account key (JSON); {} leaves Drive off",
+      secretStringValue: SecretValue.unsafePlainText("{}"),
     });
 
     const dlq = new sqs.Queue(this, "JobsDlq", {
@@ -130,6 +141,7 @@ export class IsoscanStack extends Stack {
       });
     };
 
+    const sources = { SOURCE_BUCKETS: props.sourceBuckets.join(",") };
     const connect = fn("ws-connect", 10, {
       TOKENS_SECRET_ID: tokens.secretArn,
       // The pool's keys are public (its JWKS URL): no grant is needed to check its tokens.
@@ -142,9 +154,11 @@ export class IsoscanStack extends Stack {
     });
     const disconnect = fn("ws-disconnect", 10, {});
     // API Gateway answers within 29 s: the message handler never waits for a scan.
-    const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn });
+    // The message handler reads the tokens too: a token may hold its principal to some sources.
+    const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn, TOKENS_SECRET_ID: tokens.secretArn, ...sources });
     const worker = fn("worker", props.workerTimeoutS, {
       DRIVE_SECRET_ID: drive.secretArn,
+      ...sources,
       OCR: props.ocr ? "textract" : "off",
       TEXTRACT_CONCURRENCY: String(props.textractConcurrency),
       // A Textract job is given up before the function itself times out.
@@ -152,13 +166,50 @@ export class IsoscanStack extends Stack {
     });
     const drain = fn("dlq-drain", 60, {});
 
-    tokens.grantRead(connect);
+    // Each function may do what its code does, on what it does it to.
+    for (const f of [connect, message]) tokens.grantRead(f);
     for (const f of [message, worker]) drive.grantRead(f);
-    for (const f of [connect, disconnect, message, worker, drain]) table.grantReadWriteData(f);
+    table.grant(connect, "dynamodb:PutItem");
+    table.grant(disconnect, "dynamodb:GetItem", "dynamodb:DeleteItem");
     for (const f of [message, worker, drain]) {
+      table.grantReadWriteData(f);
       queue.grantSendMessages(f);
-      bucket.grantReadWrite(f);
       api.grantManageConnections(f);
+    }
+    const objects = (f: lambda.Function, actions: string[], prefixes: string[]) =>
+      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
+    const listing = (f: lambda.Function, prefixes: string[]) =>
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": prefixes.map((p) => `${p}*`) } },
+        }),
+      );
+    // Uploads: records and signed PUTs by the message handler, read by both; reports: written
+    // by the worker, linked by both; `ocr/`: the worker's copies for Textract.
+    objects(message, ["s3:GetObject", "s3:PutObject"], ["uploads/"]);
+    objects(message, ["s3:GetObject"], ["reports/"]);
+    objects(worker, ["s3:GetObject"], ["uploads/"]);
+    objects(worker, ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], ["reports/"]);
+    objects(worker, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], ["ocr/"]);
+    for (const f of [message, worker]) listing(f, ["uploads/"]);
+    // The sources: read only, the buckets the operator named and no other.
+    if (props.sourceBuckets.length > 0) {
+      for (const f of [message, worker]) {
+        f.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["s3:ListBucket"],
+            resources: props.sourceBuckets.map((b) => `arn:${this.partition}:s3:::${b}`),
+          }),
+        );
+        f.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["s3:GetObject"],
+            resources: props.sourceBuckets.map((b) => `arn:${this.partition}:s3:::${b}/*`),
+          }),
+        );
+      }
     }
     if (props.ocr) {
       // Textract's text detection has no resource-level permissions: "*" is the only resource
@@ -186,6 +237,8 @@ export class IsoscanStack extends Stack {
       stringValue: stage.url,
     });
 
+    const alarms = new sns.Topic(this, "Alarms", { displayName: "isoscan alarms", enforceSSL: true });
+    if (props.alarmEmail) alarms.addSubscription(new subs.EmailSubscription(props.alarmEmail));
     const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, what: string) =>
       new cloudwatch.Alarm(this, id, {
         metric,
@@ -194,7 +247,7 @@ export class IsoscanStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: what,
-      });
+      }).addAlarmAction(new cwactions.SnsAction(alarms));
     alarm("DlqNotEmpty", dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 0, "jobs reached the dead-letter queue");
     alarm("WorkerErrors", worker.metricErrors({ period: Duration.minutes(5) }), 0, "the worker failed");
     alarm("WorkerThrottles", worker.metricThrottles({ period: Duration.minutes(5) }), 0, "the worker was throttled");
@@ -202,6 +255,9 @@ export class IsoscanStack extends Stack {
 
     new CfnOutput(this, "WebSocketURL", { value: stage.url });
     new CfnOutput(this, "ResultsBucketName", { value: bucket.bucketName });
+    new CfnOutput(this, "ApiTokensSecret", { value: tokens.secretArn });
+    new CfnOutput(this, "DriveSecret", { value: drive.secretArn });
+    new CfnOutput(this, "AlarmTopic", { value: alarms.topicArn });
 
     if (props.amplify) {
       const app = new amplify.CfnApp(this, "Dashboard", {

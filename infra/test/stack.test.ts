@@ -35,6 +35,7 @@ function synth(over: Partial<IsoscanProps> = {}): Template {
     tracing: false,
     ocr: true,
     textractConcurrency: 4,
+    sourceBuckets: ["plant-a"],
     ...over,
   });
   return Template.fromStack(stack);
@@ -114,8 +115,18 @@ test("WebSocket API: connect, disconnect, default and one route per action; a th
   t.hasResourceProperties("AWS::SSM::Parameter", { Type: "String" });
 });
 
-test("alarms: dead letters, worker errors, throttles, oldest job", () => {
+test("alarms: dead letters, worker errors, throttles, oldest job; each tells the topic", () => {
   t.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+  const topic = Object.keys(t.findResources("AWS::SNS::Topic"));
+  assert.equal(topic.length, 1);
+  for (const a of Object.values(t.findResources("AWS::CloudWatch::Alarm")) as any[]) {
+    assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topic[0] }]);
+  }
+  t.resourceCountIs("AWS::SNS::Subscription", 0);
+  synth({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", {
+    Protocol: "email",
+    Endpoint: "ops@example.com",
+  });
   t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0 });
   t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Errors" });
   t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Throttles" });
@@ -135,9 +146,73 @@ test("least privilege: no * action anywhere, no * resource but Textract's", () =
       assert.ok(textract || !resources.includes("*"), `${id}: Resource * for ${actions.join(",")}`);
     }
   }
-  // Only the connect handler reads the API tokens.
+  // The connect and message handlers read the API tokens (a token may hold its principal to
+  // some sources); no other.
   const readers = Object.values(policies).filter((p) => JSON.stringify(p).includes("ApiTokens"));
-  assert.equal(readers.length, 1);
+  assert.equal(readers.length, 2);
+});
+
+/** The statements of the policy attached to the function whose logical id starts with `name`. */
+function statementsOf(tpl: Template, name: string): any[] {
+  const fns = tpl.findResources("AWS::Lambda::Function") as Record<string, any>;
+  const [, fn] = Object.entries(fns).find(([id]) => id.startsWith(name.replace(/-/g, ""))) ?? [];
+  assert.ok(fn, `function ${name}`);
+  const role = fn.Properties.Role["Fn::GetAtt"][0];
+  const policies = Object.values(tpl.findResources("AWS::IAM::Policy")) as any[];
+  return policies
+    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+const actionsOf = (statements: any[]) => statements.flatMap((s) => [s.Action].flat()).sort();
+
+test("least privilege: each function's actions are those its code makes", () => {
+  assert.deepEqual(actionsOf(statementsOf(t, "ws-connect")).filter((a) => a.startsWith("dynamodb:")), ["dynamodb:PutItem"]);
+  assert.deepEqual(actionsOf(statementsOf(t, "ws-disconnect")), ["dynamodb:DeleteItem", "dynamodb:GetItem"]);
+  const drain = actionsOf(statementsOf(t, "dlq-drain"));
+  assert.ok(!drain.some((a) => a.startsWith("s3:")), `the drain touches no object: ${drain}`);
+  assert.ok(!drain.some((a) => a.startsWith("secretsmanager:")));
+  // No function may write a source bucket or read the results bucket's every object.
+  for (const name of BINARIES) {
+    for (const s of statementsOf(t, name)) {
+      const text = JSON.stringify(s.Resource);
+      if (text.includes("plant-a")) {
+        assert.ok([s.Action].flat().every((a: string) => a === "s3:GetObject" || a === "s3:ListBucket"), `${name} writes a source: ${JSON.stringify(s)}`);
+      }
+      if ([s.Action].flat().includes("s3:GetObject") && text.includes("Results")) {
+        assert.match(text, /(uploads|reports|ocr)\/\*/, `${name} reads the whole results bucket: ${text}`);
+      }
+    }
+  }
+});
+
+test("sources: only the buckets named, for the message handler and the worker", () => {
+  const sourceReads = (tpl: Template, name: string) =>
+    statementsOf(tpl, name).filter((s) => JSON.stringify(s.Resource).includes("arn:"));
+  for (const name of ["ws-message", "worker"]) {
+    const named = statementsOf(t, name).filter((s) => JSON.stringify(s.Resource).includes("plant-a"));
+    assert.deepEqual(actionsOf(named), ["s3:GetObject", "s3:ListBucket"], name);
+  }
+  const none = synth({ sourceBuckets: [] });
+  for (const name of BINARIES) {
+    assert.ok(!JSON.stringify(statementsOf(none, name)).includes("plant-a"));
+    assert.ok(sourceReads(none, name).every((s) => !JSON.stringify(s).includes(":s3:::")), name);
+  }
+  const fns = Object.values(t.findResources("AWS::Lambda::Function")) as any[];
+  const told = fns.filter((f) => f.Properties.Environment.Variables.SOURCE_BUCKETS !== undefined);
+  assert.equal(told.length, 2);
+  for (const f of told) assert.equal(f.Properties.Environment.Variables.SOURCE_BUCKETS, "plant-a");
+});
+
+test("secrets start as JSON the functions read: no token, no Drive key", () => {
+  const secrets = Object.values(t.findResources("AWS::SecretsManager::Secret")) as any[];
+  assert.equal(secrets.length, 2);
+  for (const s of secrets) {
+    assert.equal(s.Properties.GenerateSecretString, undefined, "a generated value is a password, not JSON");
+    JSON.parse(s.Properties.SecretString);
+  }
+  const values = secrets.map((s) => JSON.parse(s.Properties.SecretString));
+  assert.deepEqual(values.sort((a, b) => JSON.stringify(a).length - JSON.stringify(b).length), [{}, { tokens: {} }]);
 });
 
 test("outputs; Amplify only when asked, with the socket URL injected", () => {

@@ -409,3 +409,10 @@ pub trait UploadStore: Send + Sync {
     /// link expired before anything arrived are dropped on the way.
     async fn usage(&self, owner: &str) -> Result<Option<UploadUsage>, UploadError>;
 }
+
+/// The S3 locations a principal is held to, beyond what the deployment lets anyone read (on
+/// AWS: the `sources` of its API tokens). Asked at every `start_scan`; answered from memory.
+pub trait Scopes: Send + Sync + std::fmt::Debug {
+    /// `s3://bucket/prefix` locations, each with everything under it; `None`: no restriction.
+    fn sources(&self, principal: &str) -> Option<Vec<String>>;
+}

@@ -1,10 +1,12 @@
 //! One `Source` over several: each location goes to the first source that claims it (a Drive
 //! link, `s3://…`), the rest to the fallback (folders, uploads). A source that is known but not
-//! configured answers with the message saying how to configure it.
+//! configured answers with the message saying how to configure it. [`Fenced`] refuses the S3
+//! locations an operator did not allow, before any request (`isoscan serve` and the Lambdas).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use isoscan_core::location::Location;
 use isoscan_core::result::FileRef;
 
 use crate::ports::{ListPage, Source, SourceError};
@@ -119,5 +121,85 @@ mod tests {
             e,
             SourceError::Invalid("Drive is not configured: give a key".into())
         );
+    }
+}
+
+/// Which S3 locations may be read: `s3://bucket/prefix` each with everything under it (a bare
+/// bucket name is the whole bucket).
+#[derive(Debug, Clone, Default)]
+pub struct Allowed {
+    pub s3: Vec<String>,
+    pub drive: bool,
+}
+
+impl Allowed {
+    /// Whether `location` is one of the allowed S3 locations or lies under one: a prefix is a
+    /// folder, so `s3://b/proj` allows `s3://b/proj/x` but not `s3://b/project2`.
+    pub fn allows_s3(&self, location: &str) -> bool {
+        // A malformed location (`..`, empty segments) is refused rather than reasoned about.
+        let Ok(loc @ Location::S3 { .. }) = Location::parse(location) else {
+            return false;
+        };
+        self.s3.iter().any(|a| {
+            let with_scheme = if a.starts_with("s3://") {
+                a.clone()
+            } else {
+                format!("s3://{a}")
+            };
+            Location::parse(&with_scheme).is_ok_and(|a| loc.is_under(&a))
+        })
+    }
+}
+
+/// A source that refuses, before any request, the S3 locations its operator did not allow;
+/// `hint` says how an operator allows one.
+pub struct Fenced {
+    inner: Arc<dyn Source>,
+    allowed: Allowed,
+    hint: String,
+}
+
+impl Fenced {
+    pub fn new(inner: Arc<dyn Source>, allowed: Allowed, hint: impl Into<String>) -> Fenced {
+        Fenced {
+            inner,
+            allowed,
+            hint: hint.into(),
+        }
+    }
+
+    fn fence(&self, location: &str) -> Result<(), SourceError> {
+        if self.allowed.allows_s3(location) {
+            return Ok(());
+        }
+        Err(SourceError::Forbidden(format!("{location}: {}", self.hint)))
+    }
+}
+
+#[async_trait]
+impl Source for Fenced {
+    async fn check(&self, location: &str) -> Result<(), SourceError> {
+        self.fence(location)?;
+        self.inner.check(location).await
+    }
+
+    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
+        self.fence(location)?;
+        self.inner.list(location, cursor).await
+    }
+
+    async fn fetch(
+        &self,
+        location: &str,
+        file: &FileRef,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.fence(location)?;
+        self.inner.fetch(location, file, max_bytes).await
+    }
+
+    async fn relink(&self, location: &str, file: &FileRef) -> Option<String> {
+        self.fence(location).ok()?;
+        self.inner.relink(location, file).await
     }
 }

@@ -13,6 +13,7 @@ use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
 use isoscan_aws::ocr::TextractPages;
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
+use isoscan_aws::secrets::CachedSecret;
 use isoscan_aws::sqs::SqsQueue;
 use isoscan_aws::textract::{TextractConfig, TextractOcr};
 use isoscan_core::location::Location;
@@ -21,8 +22,8 @@ use isoscan_core::result::FileRef;
 use isoscan_core::text::DocText;
 use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::memory::SystemClock;
-use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor, Ocr};
-use isoscan_engine::routing::{Route, RoutedSource};
+use isoscan_engine::ports::{Delivery, ExtractFailure, Extractor, Ocr, Scopes};
+use isoscan_engine::routing::{Allowed, Fenced, Route, RoutedSource};
 use isoscan_engine::{Engine, EngineConfig, JobOutcome, Ports, Step, REPLAY_PAGE};
 
 /// Text extraction inside the Lambda: the function's own timeout and memory bound it; the
@@ -65,8 +66,15 @@ pub struct Settings {
     pub bucket: String,
     /// The WebSocket API's management endpoint (`https://ID.execute-api.REGION.amazonaws.com/STAGE`).
     pub callback_url: String,
-    /// The Secrets Manager secret with `{"tokens": {"TOKEN": "principal"}}`.
+    /// The Secrets Manager secret with `{"tokens": {"TOKEN": "principal"}}` (or
+    /// `{"principal": P, "sources": [...]}` for a token held to some S3 locations).
     pub tokens_secret: Option<String>,
+    /// How old the copy of the tokens may get before it is read again (`TOKENS_MAX_AGE_S`,
+    /// 300 s and no more): a revoked token is refused within that time.
+    pub tokens_max_age: Duration,
+    /// The buckets (or `s3://bucket/prefix` locations) scans may read (`SOURCE_BUCKETS`,
+    /// comma-separated); the results bucket is never one of them.
+    pub source_buckets: Vec<String>,
     /// A Cognito user pool whose tokens are accepted too.
     pub cognito: Option<CognitoSettings>,
     /// The Secrets Manager secret with the Drive service account key.
@@ -76,6 +84,9 @@ pub struct Settings {
     /// them unread and counted in COMPLETE.
     pub ocr: Option<TextractConfig>,
 }
+
+/// The longest a copy of the API tokens is used before it is read again.
+pub const MAX_TOKENS_AGE: Duration = Duration::from_secs(300);
 
 /// A whole number above 0 from the environment, if set.
 fn positive(name: &str) -> anyhow::Result<Option<u64>> {
@@ -99,6 +110,18 @@ impl Settings {
             bucket: var("BUCKET_NAME")?,
             callback_url: var("CALLBACK_URL")?,
             tokens_secret: std::env::var("TOKENS_SECRET_ID").ok(),
+            tokens_max_age: Duration::from_secs(
+                positive("TOKENS_MAX_AGE_S")?
+                    .unwrap_or(MAX_TOKENS_AGE.as_secs())
+                    .min(MAX_TOKENS_AGE.as_secs()),
+            ),
+            source_buckets: std::env::var("SOURCE_BUCKETS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_string)
+                .collect(),
             cognito: CognitoSettings::from_env(),
             drive_secret: std::env::var("DRIVE_SECRET_ID")
                 .ok()
@@ -144,8 +167,18 @@ pub struct Deployment {
     pub engine: Arc<Engine>,
     pub store: Arc<DynamoStore>,
     pub notifier: Arc<ApiGatewayNotifier>,
-    tokens: serde_json::Value,
+    tokens: Arc<CachedSecret>,
     cognito: Option<CognitoVerifier>,
+}
+
+/// The S3 locations each principal is held to, from the last copy of the tokens secret.
+#[derive(Debug)]
+struct TokenScopes(Arc<CachedSecret>);
+
+impl Scopes for TokenScopes {
+    fn sources(&self, principal: &str) -> Option<Vec<String>> {
+        isoscan_aws::secrets::sources_of(&self.0.last(), principal)
+    }
 }
 
 impl Deployment {
@@ -174,24 +207,32 @@ impl Deployment {
                 .build(),
         );
         let bucket = Bucket::new(s3.clone(), s.bucket.clone());
+        // An emulator named for every service (`AWS_ENDPOINT_URL`) serves the management API
+        // too; on AWS it is the stage's own address.
         let gateway = aws_sdk_apigatewaymanagement::Client::from_conf(
             aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
-                .endpoint_url(&s.callback_url)
+                .endpoint_url(sdk.endpoint_url().unwrap_or(&s.callback_url))
                 .build(),
         );
         let notifier = Arc::new(ApiGatewayNotifier {
             client: gateway,
             store: store.clone(),
         });
-        let tokens = match (tokens, &s.tokens_secret) {
-            (Some(t), _) => t,
+        let tokens = Arc::new(match (tokens, &s.tokens_secret) {
+            (Some(t), _) => CachedSecret::fixed(t),
             (None, Some(id)) => {
-                isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(sdk), id)
-                    .await?
+                let secret = CachedSecret::new(
+                    aws_sdk_secretsmanager::Client::new(sdk),
+                    id,
+                    s.tokens_max_age,
+                );
+                // A cold start with tokens it cannot read fails here, not at the first client.
+                secret.get().await?;
+                secret
             }
-            // Only the connect handler checks tokens; the others never read the secret.
-            (None, None) => serde_json::Value::Null,
-        };
+            // Only the connect and message handlers use tokens; the others never read them.
+            (None, None) => CachedSecret::fixed(serde_json::Value::Null),
+        });
         let cognito = s.cognito.clone().map(CognitoVerifier::new);
         let drive = match (drive, &s.drive_secret) {
             (Some(d), _) => Some(d),
@@ -219,20 +260,39 @@ impl Deployment {
                  Drive secret (see SECURITY_DEPLOYMENT.md)",
             ),
         };
+        let s3_source = Arc::new(S3Source {
+            client: s3,
+            uploads: Some(S3Uploads {
+                bucket: bucket.clone(),
+            }),
+            link_ttl: Duration::from_secs(7 * 24 * 3600),
+        });
+        // The results bucket holds every user's uploads and reports: never a source, whatever
+        // the operator names.
+        let results = format!("s3://{}/", s.bucket);
+        let allowed = Allowed {
+            s3: s
+                .source_buckets
+                .iter()
+                .filter(|b| !format!("s3://{}/", b.trim_start_matches("s3://")).starts_with(&results))
+                .cloned()
+                .collect(),
+            drive: true,
+        };
+        let s3_route = Route::new(
+            |l: &str| matches!(Location::parse(l), Ok(Location::S3 { .. })),
+            Arc::new(Fenced::new(
+                s3_source.clone(),
+                allowed,
+                "this deployment reads only the S3 buckets its operator named (cdk deploy -c \
+                 sourceBuckets=bucket,...)",
+            )),
+        );
         let ports = Ports {
             sessions: store.clone(),
             events: store.clone(),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), s.queue_url)),
-            source: Arc::new(RoutedSource::new(
-                vec![drive],
-                Arc::new(S3Source {
-                    client: s3,
-                    uploads: Some(S3Uploads {
-                        bucket: bucket.clone(),
-                    }),
-                    link_ttl: Duration::from_secs(7 * 24 * 3600),
-                }),
-            )),
+            source: Arc::new(RoutedSource::new(vec![drive, s3_route], s3_source)),
             extractor: Arc::new(InProcessExtractor {
                 limits: isoscan_extract::Limits::default(),
             }),
@@ -254,7 +314,13 @@ impl Deployment {
             clock: Arc::new(SystemClock),
         };
         Ok(Deployment {
-            engine: Arc::new(Engine::new(ports, EngineConfig::default())),
+            engine: Arc::new(Engine::new(
+                ports,
+                EngineConfig {
+                    scopes: Some(Arc::new(TokenScopes(tokens.clone()))),
+                    ..EngineConfig::default()
+                },
+            )),
             store,
             notifier,
             tokens,
@@ -273,7 +339,12 @@ impl Deployment {
     /// posts (API Gateway does not accept posts before the connection is established).
     pub async fn connect(&self, connection: &str, token: Option<&str>) -> Result<String, Refused> {
         let token = token.ok_or(Refused::Unauthorized)?;
-        let principal = match isoscan_aws::secrets::principal_of(&self.tokens, token) {
+        let tokens = self
+            .tokens
+            .get()
+            .await
+            .map_err(|e| Refused::Unavailable(e.to_string()))?;
+        let principal = match isoscan_aws::secrets::principal_of(&tokens, token) {
             Some(p) => p,
             None => match &self.cognito {
                 Some(c) if CognitoVerifier::looks_like_jwt(token) => {
@@ -310,6 +381,10 @@ impl Deployment {
     /// `$default` and the action routes: one client message.
     pub async fn message(&self, connection: &str, body: &str) -> anyhow::Result<()> {
         let (req_id, parsed) = parse_request(body);
+        // The scopes the engine asks about come from this copy: read again when too old.
+        if let Err(e) = self.tokens.get().await {
+            tracing::warn!(error = %e, "API tokens not read");
+        }
         let reply = |session: &str, message: ServerMessage| Envelope {
             session_id: session.to_string(),
             seq: 0,

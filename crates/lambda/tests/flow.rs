@@ -65,6 +65,8 @@ async fn rig_full(
             // moto serves the management API's /@connections/ paths at its root.
             callback_url: endpoint(),
             tokens_secret: None,
+            tokens_max_age: isoscan_lambda::MAX_TOKENS_AGE,
+            source_buckets: vec![],
             cognito,
             drive_secret: None,
             ocr,

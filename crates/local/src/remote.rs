@@ -9,7 +9,7 @@ use isoscan_core::location::{Location, LocationError};
 use isoscan_core::result::FileRef;
 use isoscan_drive::{DriveClient, DriveConfig, DriveSource};
 use isoscan_engine::ports::{ListPage, Source, SourceError};
-use isoscan_engine::routing::{Route, RoutedSource};
+use isoscan_engine::routing::{Fenced, Route, RoutedSource};
 
 /// How Drive is reached (`scan` and `serve` alike).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -34,77 +34,7 @@ pub fn is_drive_location(location: &str) -> bool {
 
 /// Which remote locations a server's clients may scan: none unless its operator names them.
 /// (`isoscan scan` has no such limit: its user is the operator.)
-#[derive(Debug, Clone, Default)]
-pub struct Allowed {
-    /// `s3://bucket/prefix` locations, each with everything under it.
-    pub s3: Vec<String>,
-    pub drive: bool,
-}
-
-impl Allowed {
-    /// Whether `location` is one of the allowed S3 locations or lies under one: a prefix is a
-    /// folder, so `s3://b/proj` allows `s3://b/proj/x` but not `s3://b/project2`.
-    pub fn allows_s3(&self, location: &str) -> bool {
-        // A malformed location (`..`, empty segments) is refused rather than reasoned about.
-        let Ok(loc @ Location::S3 { .. }) = Location::parse(location) else {
-            return false;
-        };
-        self.s3.iter().any(|a| {
-            let with_scheme = if a.starts_with("s3://") {
-                a.clone()
-            } else {
-                format!("s3://{a}")
-            };
-            Location::parse(&with_scheme).is_ok_and(|a| loc.is_under(&a))
-        })
-    }
-}
-
-/// A source that refuses, before any request, the locations its operator did not allow.
-struct Fenced {
-    inner: Arc<dyn Source>,
-    allowed: Allowed,
-}
-
-impl Fenced {
-    fn fence(&self, location: &str) -> Result<(), SourceError> {
-        if self.allowed.allows_s3(location) {
-            return Ok(());
-        }
-        Err(SourceError::Forbidden(format!(
-            "{location}: this server reads only the S3 locations its operator allowed (isoscan \
-             serve --allow-s3 s3://bucket/prefix)"
-        )))
-    }
-}
-
-#[async_trait::async_trait]
-impl Source for Fenced {
-    async fn check(&self, location: &str) -> Result<(), SourceError> {
-        self.fence(location)?;
-        self.inner.check(location).await
-    }
-
-    async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
-        self.fence(location)?;
-        self.inner.list(location, cursor).await
-    }
-
-    async fn fetch(
-        &self,
-        location: &str,
-        file: &FileRef,
-        max_bytes: u64,
-    ) -> Result<Vec<u8>, SourceError> {
-        self.fence(location)?;
-        self.inner.fetch(location, file, max_bytes).await
-    }
-
-    async fn relink(&self, location: &str, file: &FileRef) -> Option<String> {
-        self.fence(location).ok()?;
-        self.inner.relink(location, file).await
-    }
-}
+pub use isoscan_engine::routing::Allowed;
 
 /// `fallback` with Drive and S3 in front of it; with `allowed`, only the remote locations it
 /// names (a server), else any the credentials reach (the command line).
@@ -118,10 +48,12 @@ pub async fn sources(
         (Ok(inner), None) => Route::new(is_s3, inner),
         (Ok(inner), Some(a)) => Route::new(
             is_s3,
-            Arc::new(Fenced {
+            Arc::new(Fenced::new(
                 inner,
-                allowed: a.clone(),
-            }),
+                a.clone(),
+                "this server reads only the S3 locations its operator allowed (isoscan serve \
+                 --allow-s3 s3://bucket/prefix)",
+            )),
         ),
     };
     if allowed.is_some_and(|a| !a.drive) {

@@ -55,6 +55,9 @@ pub struct EngineConfig {
     pub upload_quota: Option<UploadQuota>,
     /// Code lists parsed at once, each on a blocking thread: the rest wait their turn.
     pub list_parsers: usize,
+    /// Principals held to some S3 locations (`None`: every principal may scan what the
+    /// source allows).
+    pub scopes: Option<Arc<dyn crate::ports::Scopes>>,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +69,7 @@ impl Default for EngineConfig {
             max_active_scans: None,
             upload_quota: None,
             list_parsers: 2,
+            scopes: None,
         }
     }
 }

@@ -117,8 +117,22 @@ impl Engine {
                 )));
             }
         }
-        if let Ok(Location::Upload { key }) = Location::parse(source) {
-            self.check_drawings_upload(owner, &key).await?;
+        let location = Location::parse(source);
+        if let Ok(Location::Upload { key }) = &location {
+            self.check_drawings_upload(owner, key).await?;
+        } else if let Some(held) = self.config.scopes.as_ref().and_then(|s| s.sources(owner)) {
+            // Held to some S3 locations: those, or one of its own uploads (checked above).
+            let allowed = crate::routing::Allowed {
+                s3: held.clone(),
+                drive: false,
+            };
+            if !allowed.allows_s3(source) {
+                return Err(SourceError::Forbidden(format!(
+                    "{source}: you may scan {} or your own uploads",
+                    held.join(", ")
+                ))
+                .into());
+            }
         }
         let targets = self.resolve_targets(owner, targets).await?;
         self.start_scan(ScanRequest {
