@@ -566,13 +566,30 @@ class _Alarm(_Resource, CloudFormationModel):
             threshold=float(p.get("Threshold", 0)),
             statistic=p.get("Statistic"),
             description=p.get("AlarmDescription"),
-            dimensions=[{"name": d["Name"], "value": d["Value"]} for d in p.get("Dimensions", [])],
+            dimensions=p.get("Dimensions", []),
             alarm_actions=p.get("AlarmActions", []),
             ok_actions=p.get("OKActions"),
             insufficient_data_actions=p.get("InsufficientDataActions"),
             treat_missing_data=p.get("TreatMissingData"),
         )
         return cls(name, {"Arn": alarm.alarm_arn})
+
+
+class _TopicPolicy(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.sns.models import sns_backends
+
+        p = cloudformation_json.get("Properties", {})
+        for arn in p.get("Topics", []):
+            sns_backends[account_id][region_name].set_topic_attribute(arn, "Policy", json.dumps(p["PolicyDocument"]))
+        return cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", {})
 
 
 # --- SQS ---------------------------------------------------------------------------------

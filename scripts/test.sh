@@ -91,11 +91,23 @@ set +e
 # Without debug info: the zips only prove the build; deployments build --release.
 CARGO_PROFILE_DEV_DEBUG=0 cargo lambda build --compiler cargo --output-format zip -p isoscan-lambda --locked \
   && (cd infra && CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --no-notices --quiet \
-        --app 'node dist/bin/isoscan.js' -c lambdaDir=../target/lambda >/dev/null)
+        -c lambdaDir=../target/lambda >/dev/null)
 if [ $? = 0 ]; then
   zips="lambda zips:$(for z in target/lambda/*/bootstrap.zip; do printf ' %s %s MiB,' "$(basename "$(dirname "$z")")" "$(du -m "$z" | cut -f1)"; done | sed 's/,$//'); cdk synth: $(ls infra/cdk.out/*.template.json | wc -l) template"
 else
   zips="lambda zips / cdk synth: failed"; failed=1
+fi
+set -e
+
+echo "== deployment rehearsal"
+# The stack deployed into moto as `cdk deploy` does, and its functions run with what it set.
+set +e
+bash scripts/rehearse.sh 2>&1 | tee "$log"
+if [ "${PIPESTATUS[0]}" = 0 ]; then
+  rehearsal="$(grep '^rehearsal: s3' "$log" | sed 's/^rehearsal: //'); $(grep -c '^rehearsal:' "$log") steps passed"
+  rehearsal="rehearsal: $(grep -E '^IsoscanRehearsal: ' "$log" | sed 's/^IsoscanRehearsal: //'); $rehearsal"
+else
+  rehearsal="rehearsal: failed"; failed=1
 fi
 set -e
 
@@ -110,5 +122,6 @@ echo "$rust"
 echo "$vitest"
 echo "$infra"
 echo "$zips"
+echo "$rehearsal"
 echo "$browser"
 exit "$failed"
