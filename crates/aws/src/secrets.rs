@@ -28,7 +28,12 @@ pub async fn read_json(client: &Client, id: &str) -> Result<serde_json::Value, S
     serde_json::from_str(text).map_err(|e| {
         SecretError::NotJson(
             id.to_string(),
-            format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()),
+            format!(
+                "{:?} at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         )
     })
 }

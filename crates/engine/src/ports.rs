@@ -187,6 +187,25 @@ pub enum Job {
 }
 
 impl Job {
+    /// The job as logs show it: its kind, session and size, never a file's link (a signed
+    /// URL) or a listing cursor.
+    pub fn describe(&self) -> String {
+        match self {
+            Job::List { session, cursor } => format!(
+                "listing of session {session} ({})",
+                if cursor.is_some() {
+                    "a later page"
+                } else {
+                    "the first page"
+                }
+            ),
+            Job::Files { session, files } => {
+                format!("{} files of session {session}", files.len())
+            }
+            Job::Finalize { session } => format!("finalizing session {session}"),
+        }
+    }
+
     pub fn session(&self) -> &str {
         match self {
             Job::List { session, .. } | Job::Files { session, .. } | Job::Finalize { session } => {

@@ -274,7 +274,9 @@ impl Deployment {
             s3: s
                 .source_buckets
                 .iter()
-                .filter(|b| !format!("s3://{}/", b.trim_start_matches("s3://")).starts_with(&results))
+                .filter(|b| {
+                    !format!("s3://{}/", b.trim_start_matches("s3://")).starts_with(&results)
+                })
                 .cloned()
                 .collect(),
             drive: true,

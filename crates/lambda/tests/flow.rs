@@ -20,6 +20,53 @@ use isoscan_lambda::{Deployment, QueuedJob, Refused, Settings};
 use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions};
 use serde_json::json;
 
+/// Everything the handlers log in this test binary, at the level the Lambdas log (info), as
+/// CloudWatch would keep it.
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut v) = self.0.lock() {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+/// No URL (a signed link carries its signature), no token and no signature in any line
+/// logged so far.
+fn assert_logs_hold_no_secret() {
+    let logs = captured_logs();
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for needle in [
+        "http://",
+        "https://",
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "Signature=",
+        "token-0123456789",
+    ] {
+        let hit = text.lines().find(|l| l.contains(needle));
+        assert!(hit.is_none(), "a log line holds {needle:?}: {hit:?}");
+    }
+}
+
 struct Rig {
     dep: Deployment,
     sqs: aws_sdk_sqs::Client,
@@ -214,6 +261,7 @@ async fn session_of(r: &Rig, conn: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_once() {
+    captured_logs();
     let r = rig().await;
     let c1 = unique("c1");
     assert!(matches!(
@@ -320,10 +368,12 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
     // seq runs 1..n without a gap.
     let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
+    assert_logs_hold_no_secret();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
+    captured_logs();
     let r = rig().await;
     let c1 = unique("c1");
     r.dep
@@ -407,10 +457,12 @@ async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
     );
     assert_eq!(r.store.connection_principal(&c2).await.unwrap(), None);
     assert_eq!(r.store.followers(&session).await.unwrap(), vec![c1.clone()]);
+    assert_logs_hold_no_secret();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
+    captured_logs();
     let r = rig().await;
     let c1 = unique("c1");
     // Not connected: refused politely (the post goes to moto).
@@ -462,6 +514,7 @@ async fn bad_messages_get_errors_and_unknown_connections_are_refused() {
         ],
         "{got:?}"
     );
+    assert_logs_hold_no_secret();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1119,4 +1172,105 @@ async fn scan_pictures(
             count("DetectDocumentText"),
         ),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_once_the_copy_of_the_tokens_is_too_old() {
+    assert!(isoscan_lambda::MAX_TOKENS_AGE <= Duration::from_secs(300));
+    let conf = config().await;
+    let table = unique("isoscan");
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&conf), &table)
+        .create_table()
+        .await
+        .expect("table");
+    let secrets = aws_sdk_secretsmanager::Client::new(&conf);
+    let id = secrets
+        .create_secret()
+        .name(unique("tokens"))
+        .secret_string(json!({"tokens": {"carol-token-0123456789": "carol"}}).to_string())
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .expect("arn")
+        .to_string();
+    let max_age = Duration::from_secs(2);
+    let dep = Deployment::new(
+        &conf,
+        Settings {
+            table,
+            queue_url: "unused".into(),
+            bucket: "unused".into(),
+            callback_url: endpoint(),
+            tokens_secret: Some(id.clone()),
+            tokens_max_age: max_age,
+            source_buckets: vec![],
+            cognito: None,
+            drive_secret: None,
+            ocr: None,
+        },
+        None,
+        None,
+    )
+    .await
+    .expect("deployment");
+    let token = Some("carol-token-0123456789");
+    assert_eq!(
+        dep.connect("c1", token).await.ok().as_deref(),
+        Some("carol")
+    );
+    secrets
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(json!({"tokens": {}}).to_string())
+        .send()
+        .await
+        .expect("revoke");
+    let revoked = Instant::now();
+    // Until the copy is too old the token still works; then never again.
+    loop {
+        match dep.connect("c2", token).await {
+            Ok(_) => assert!(
+                revoked.elapsed() < max_age,
+                "still accepted after {max_age:?}"
+            ),
+            Err(Refused::Unauthorized) => break,
+            Err(e) => panic!("{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(matches!(
+        dep.connect("c3", token).await,
+        Err(Refused::Unauthorized)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_fails_is_logged_without_its_links() {
+    use isoscan_core::result::FileRef;
+    captured_logs();
+    let r = rig().await;
+    // A batch whose scan is gone: the job fails for good and is logged.
+    let job = Job::Files {
+        session: unique("gone"),
+        files: vec![FileRef {
+            id: None,
+            path: "isos/a.pdf".into(),
+            size: Some(10),
+            link: "https://plant-a.s3.amazonaws.com/isos/a.pdf?X-Amz-Credential=AKIA&X-Amz-Signature=0123abcd".into(),
+        }],
+    };
+    let queued = QueuedJob {
+        message_id: "m-1".into(),
+        body: serde_json::to_string(&job).unwrap(),
+        receive_count: 1,
+    };
+    r.dep.worker(&[queued]).await;
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("job failed") && l.contains("1 files of session gone-")),
+        "the failure is logged: {logs}"
+    );
+    assert_logs_hold_no_secret();
 }

@@ -129,7 +129,11 @@ async fn until_the_end(
         {
             return (end.clone(), got);
         }
-        assert!(Instant::now() < deadline, "the scan did not end: {:?}", got.last());
+        assert!(
+            Instant::now() < deadline,
+            "the scan did not end: {:?}",
+            got.last()
+        );
         if poller.once(async |jobs| worker.worker(jobs).await).await == 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -190,7 +194,13 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     let names: BTreeSet<&str> = fns.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        BTreeSet::from(["dlq-drain", "worker", "ws-connect", "ws-disconnect", "ws-message"])
+        BTreeSet::from([
+            "dlq-drain",
+            "worker",
+            "ws-connect",
+            "ws-disconnect",
+            "ws-message"
+        ])
     );
     for (name, f) in fns {
         assert_eq!(f["runtime"], "provided.al2023", "{name}");
@@ -198,7 +208,10 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     }
     let worker_fn = &stack["functions"]["worker"];
     let trigger = &worker_fn["triggers"][0];
-    assert_eq!(trigger["response_types"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(
+        trigger["response_types"],
+        json!(["ReportBatchItemFailures"])
+    );
     assert!(trigger["batch_size"].as_i64().unwrap() <= 10);
     let timeout = worker_fn["timeout_s"].as_i64().unwrap();
     assert!(
@@ -217,7 +230,9 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     // Before the operator puts a token, nobody connects, and every function starts.
     let connect = cold_start(&stack, "ws-connect").await;
     assert!(matches!(
-        connect.connect("c-early", Some("alice-token-0123456789")).await,
+        connect
+            .connect("c-early", Some("alice-token-0123456789"))
+            .await,
         Err(Refused::Unauthorized)
     ));
     for name in ["ws-disconnect", "ws-message", "worker", "dlq-drain"] {
@@ -244,7 +259,11 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         .send()
         .await
         .expect("put the tokens");
-    s3.create_bucket().bucket(&source).send().await.expect("source bucket");
+    s3.create_bucket()
+        .bucket(&source)
+        .send()
+        .await
+        .expect("source bucket");
     let dir = tempfile::tempdir().expect("tempdir");
     let truth = write_corpus(
         dir.path(),
@@ -281,11 +300,19 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     let alice = unique("alice");
     let bob = unique("bob");
     assert_eq!(
-        connect.connect(&alice, Some("alice-token-0123456789")).await.ok().as_deref(),
+        connect
+            .connect(&alice, Some("alice-token-0123456789"))
+            .await
+            .ok()
+            .as_deref(),
         Some("alice")
     );
     assert_eq!(
-        connect.connect(&bob, Some("bob-token-0123456789ab")).await.ok().as_deref(),
+        connect
+            .connect(&bob, Some("bob-token-0123456789ab"))
+            .await
+            .ok()
+            .as_deref(),
         Some("bob")
     );
 
@@ -297,7 +324,13 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     )
     .await;
     assert_eq!(drive["type"], "ERROR", "{drive}");
-    assert!(drive["message"].as_str().unwrap().contains("Drive is not configured"), "{drive}");
+    assert!(
+        drive["message"]
+            .as_str()
+            .unwrap()
+            .contains("Drive is not configured"),
+        "{drive}"
+    );
 
     // The 300-file S3 scan, from start_scan to the downloaded report.
     let codes = code_list(&truth, 60);
@@ -325,7 +358,10 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         .filter(|t| t.codes.iter().any(|c| codes.contains(c)))
         .count();
     let match_msgs = got.iter().filter(|m| m["type"] == "MATCH_FOUND").count();
-    assert_eq!(match_msgs, matched_files, "one MATCH_FOUND per drawing with a listed code");
+    assert_eq!(
+        match_msgs, matched_files,
+        "one MATCH_FOUND per drawing with a listed code"
+    );
     // The report lists the drawings with a match, one row each.
     assert_eq!(
         report_rows(get(end["download_url"].as_str().unwrap()).await),
@@ -393,7 +429,11 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     ];
     for (who, location) in refused {
         let c = unique("c");
-        let token = if who == &alice { "alice-token-0123456789" } else { "bob-token-0123456789ab" };
+        let token = if who == &alice {
+            "alice-token-0123456789"
+        } else {
+            "bob-token-0123456789ab"
+        };
         connect.connect(&c, Some(token)).await.expect("connect");
         let answer = send(
             &message,
@@ -403,7 +443,10 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         .await;
         assert_eq!(answer["type"], "ERROR", "{location}: {answer}");
         assert!(
-            matches!(answer["code"].as_str(), Some("source_forbidden" | "forbidden")),
+            matches!(
+                answer["code"].as_str(),
+                Some("source_forbidden" | "forbidden")
+            ),
             "{location}: {answer}"
         );
     }

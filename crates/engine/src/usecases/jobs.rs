@@ -28,11 +28,11 @@ impl Engine {
         match self.handle(d).await {
             Ok(()) => JobOutcome::Done,
             Err(e) if e.is_retryable() && d.receive_count <= MAX_RECEIVES => {
-                tracing::warn!(job = ?d.job, error = %e, "job failed; retrying");
+                tracing::warn!(job = %d.job.describe(), error = %e, "job failed; retrying");
                 JobOutcome::Retry(self.config.retry_base * (1 << d.receive_count.min(6)))
             }
             Err(e) => {
-                tracing::error!(job = ?d.job, error = %e, "job failed");
+                tracing::error!(job = %d.job.describe(), error = %e, "job failed");
                 if let Ok(s) = self.session(d.job.session()).await {
                     let _ = self
                         .fail(&s, &format!("The scan stopped: {e}"), ErrorCode::Internal)
