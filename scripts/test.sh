@@ -32,6 +32,11 @@ if ! command -v cargo-lambda >/dev/null; then
   python3 -m pip install -q cargo-lambda
   command -v pyenv >/dev/null && pyenv rehash
 fi
+if ! command -v cfn-lint >/dev/null; then
+  echo "== installing cfn-lint (the infra tests lint the template)"
+  python3 -m pip install -q cfn-lint
+  command -v pyenv >/dev/null && pyenv rehash
+fi
 if ! python3 -c "import moto.server, flask_cors" 2>/dev/null; then
   echo "== installing moto (the AWS emulator the AWS adapters are tested against)"
   python3 -m pip install -q 'moto[server]'

@@ -1,6 +1,7 @@
 // The stack's template, checked with aws-cdk-lib/assertions.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -263,4 +264,21 @@ test("OCR: only the worker may call Textract, with its limits; ocr=off takes bot
   const offFns = Object.values(off.findResources("AWS::Lambda::Function")) as any[];
   assert.deepEqual(offFns.map((f) => f.Properties.Environment?.Variables?.OCR).filter(Boolean), ["off"]);
   assert.ok(!JSON.stringify(off.findResources("AWS::IAM::Policy")).includes("textract:"));
+});
+
+test("cfn-lint finds no error in the template (warnings are CDK's own redundant DependsOn)", () => {
+  for (const [name, tpl] of [
+    ["default", t],
+    ["with alarm mail, Amplify and no source", synth({ alarmEmail: "ops@example.com", amplify: true, sourceBuckets: [] })],
+  ] as const) {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "isoscan-cfn-")), "template.json");
+    fs.writeFileSync(file, JSON.stringify(tpl.toJSON()));
+    const run = spawnSync("cfn-lint", ["--format", "parseable", file], { encoding: "utf8" });
+    assert.ok(!run.error, `cfn-lint cannot run (python3 -m pip install cfn-lint): ${run.error}`);
+    // Exit status bits: 2 errors, 4 warnings, 8 informational.
+    const errors = run.stdout.split("\n").filter((l) => /:E\d+:/.test(l));
+    assert.deepEqual(errors, [], `${name}: ${run.stdout}${run.stderr}`);
+    assert.equal(run.status! & 2, 0, `${name}: ${run.stdout}${run.stderr}`);
+    assert.equal(run.status! & 1, 0, `${name}: cfn-lint failed: ${run.stderr}`);
+  }
 });
