@@ -78,7 +78,7 @@ export type ClientMessage = { req_id?: string } & (
 /** Largest client message, in bytes. */
 export const MAX_CLIENT_MESSAGE = 131072;
 /** Largest workbook sent inline (base64) with a message; larger lists are uploaded. */
-export const MAX_FILE_CONTENT = 98304;
+export const MAX_FILE_CONTENT = 90112;
 /** Longest `req_id` echoed. */
 export const MAX_REQ_ID = 64;
 /** What the location of an upload of drawings starts with (`start_scan`'s `drive_link`). */

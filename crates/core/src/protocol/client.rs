@@ -67,8 +67,12 @@ pub enum UploadPurpose {
 
 /// Largest client message, in bytes.
 pub const MAX_CLIENT_MESSAGE: usize = 128 * 1024;
-/// Largest `file_content`, in bytes of the decoded workbook.
-pub const MAX_FILE_CONTENT: usize = 96 * 1024;
+/// The largest message API Gateway's WebSocket API takes ("128 KB"; read as the smaller 128,000).
+pub const API_GATEWAY_MESSAGE: usize = 128_000;
+/// Largest `file_content`, in bytes of the decoded workbook: base64 makes it a third larger,
+/// and with the rest of a `start_scan` it must still fit one API Gateway message (larger lists
+/// are uploaded).
+pub const MAX_FILE_CONTENT: usize = 88 * 1024;
 
 /// Why a client message was refused; the text is what the client is told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -315,4 +319,31 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
         "ping" => ClientMessage::Ping,
         other => return Err(ProtocolError::UnknownAction(other.to_string())),
     })
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_inline_workbook_fits_one_api_gateway_message() {
+        // Base64 (padded): four characters for every three bytes begun.
+        let encoded = "A".repeat(4 * MAX_FILE_CONTENT.div_ceil(3));
+        let message = serde_json::json!({
+            "action": "start_scan",
+            "req_id": "r".repeat(MAX_REQ_ID),
+            "drive_link": format!("s3://{}/{}", "b".repeat(63), "p/".repeat(1000)),
+            "file_content": encoded,
+            "sheet": "s".repeat(256),
+            "column": "c".repeat(64),
+            "pattern": "x".repeat(256),
+        })
+        .to_string();
+        assert!(
+            message.len() <= API_GATEWAY_MESSAGE,
+            "{} bytes",
+            message.len()
+        );
+        assert!(API_GATEWAY_MESSAGE <= MAX_CLIENT_MESSAGE);
+    }
 }
