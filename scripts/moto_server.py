@@ -592,6 +592,25 @@ class _TopicPolicy(_Resource, CloudFormationModel):
         return cls(f"{resource_name}-{uuid.uuid4().hex[:8]}", {})
 
 
+class _FunctionUrl(_Resource, CloudFormationModel):
+    __module__ = "moto.cloudformation.isoscan"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Url"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.awslambda.models import lambda_backends
+
+        p = cloudformation_json.get("Properties", {})
+        config = {k: p[k] for k in ("AuthType", "Cors", "InvokeMode") if k in p}
+        url = lambda_backends[account_id][region_name].create_function_url_config(p["TargetFunctionArn"], config)
+        # AWS's function URLs end with a slash.
+        url.url += "/"
+        return cls(url.function.function_arn, {"FunctionUrl": url.url, "FunctionArn": url.function.function_arn})
+
+
 # --- SQS ---------------------------------------------------------------------------------
 
 from moto.sqs import models as sqs_models  # noqa: E402

@@ -72,6 +72,7 @@ def main(endpoint: str, stack: str, template_path: str, out: str) -> None:
         mappings = lam.list_event_source_mappings(FunctionName=physical)["EventSourceMappings"]
         functions[name] = {
             "function_name": c["FunctionName"],
+            "role": c["Role"],
             "runtime": c.get("Runtime"),
             "handler": c.get("Handler"),
             "architectures": c.get("Architectures"),
@@ -88,7 +89,15 @@ def main(endpoint: str, stack: str, template_path: str, out: str) -> None:
                 for m in mappings
             ],
         }
+    # (moto leaves a stack made from a change set without outputs.)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
+    for name, f in functions.items():
+        try:
+            f["url"] = lam.get_function_url_config(FunctionName=f["function_name"])
+        except lam.exceptions.ResourceNotFoundException:
+            f["url"] = None
+        if f["url"]:
+            f["url"] = {"url": f["url"]["FunctionUrl"], "auth_type": f["url"]["AuthType"]}
     json.dump(
         {
             "stack": stack,

@@ -95,6 +95,18 @@ export class IsoscanStack extends Stack {
       secretStringValue: SecretValue.unsafePlainText("{}"),
     });
 
+    // Signs the drawing links the link function checks: {"key": random}; rotate by putting
+    // {"key": NEW, "previous": OLD}, and drop "previous" after 30 days (the links' lifetime).
+    const linkKey = new secrets.Secret(this, "LinkKey", {
+      description: "isoscan drawing-link signing key",
+      generateSecretString: {
+        secretStringTemplate: "{}",
+        generateStringKey: "key",
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+    });
+
     const dlq = new sqs.Queue(this, "JobsDlq", {
       retentionPeriod: Duration.days(14),
       // The drain reads it: 6x its timeout, as for the main queue.
@@ -142,6 +154,11 @@ export class IsoscanStack extends Stack {
     };
 
     const sources = { SOURCE_BUCKETS: props.sourceBuckets.join(",") };
+    // Drawing links in MATCH_FOUND and the report lead here: checked, then redirected to a GET
+    // presigned at that moment, so they outlive the credentials of the function that made them.
+    const link = fn("link", 10, { LINK_SECRET_ID: linkKey.secretArn, ...sources });
+    const linkUrl = link.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    const links = { LINK_SECRET_ID: linkKey.secretArn, LINK_URL: linkUrl.url };
     const connect = fn("ws-connect", 10, {
       TOKENS_SECRET_ID: tokens.secretArn,
       // The pool's keys are public (its JWKS URL): no grant is needed to check its tokens.
@@ -155,10 +172,16 @@ export class IsoscanStack extends Stack {
     const disconnect = fn("ws-disconnect", 10, {});
     // API Gateway answers within 29 s: the message handler never waits for a scan.
     // The message handler reads the tokens too: a token may hold its principal to some sources.
-    const message = fn("ws-message", 29, { DRIVE_SECRET_ID: drive.secretArn, TOKENS_SECRET_ID: tokens.secretArn, ...sources });
+    const message = fn("ws-message", 29, {
+      DRIVE_SECRET_ID: drive.secretArn,
+      TOKENS_SECRET_ID: tokens.secretArn,
+      ...sources,
+      ...links,
+    });
     const worker = fn("worker", props.workerTimeoutS, {
       DRIVE_SECRET_ID: drive.secretArn,
       ...sources,
+      ...links,
       OCR: props.ocr ? "textract" : "off",
       TEXTRACT_CONCURRENCY: String(props.textractConcurrency),
       // A Textract job is given up before the function itself times out.
@@ -169,6 +192,7 @@ export class IsoscanStack extends Stack {
     // Each function may do what its code does, on what it does it to.
     for (const f of [connect, message]) tokens.grantRead(f);
     for (const f of [message, worker]) drive.grantRead(f);
+    for (const f of [message, worker, link]) linkKey.grantRead(f);
     table.grant(connect, "dynamodb:PutItem");
     table.grant(disconnect, "dynamodb:GetItem", "dynamodb:DeleteItem");
     for (const f of [message, worker, drain]) {
@@ -194,6 +218,7 @@ export class IsoscanStack extends Stack {
     objects(worker, ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], ["reports/"]);
     objects(worker, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], ["ocr/"]);
     for (const f of [message, worker]) listing(f, ["uploads/"]);
+    objects(link, ["s3:GetObject"], ["uploads/"]);
     // The sources: read only, the buckets the operator named and no other.
     if (props.sourceBuckets.length > 0) {
       for (const f of [message, worker]) {
@@ -203,6 +228,8 @@ export class IsoscanStack extends Stack {
             resources: props.sourceBuckets.map((b) => `arn:${this.partition}:s3:::${b}`),
           }),
         );
+      }
+      for (const f of [message, worker, link]) {
         f.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ["s3:GetObject"],
@@ -258,6 +285,7 @@ export class IsoscanStack extends Stack {
     new CfnOutput(this, "ApiTokensSecret", { value: tokens.secretArn });
     new CfnOutput(this, "DriveSecret", { value: drive.secretArn });
     new CfnOutput(this, "AlarmTopic", { value: alarms.topicArn });
+    new CfnOutput(this, "LinkUrl", { value: linkUrl.url });
 
     if (props.amplify) {
       const app = new amplify.CfnApp(this, "Dashboard", {

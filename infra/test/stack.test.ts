@@ -9,7 +9,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { ACTIONS, IsoscanProps, IsoscanStack } from "../lib/isoscan-stack";
 
-const BINARIES = ["ws-connect", "ws-disconnect", "ws-message", "worker", "dlq-drain"];
+const BINARIES = ["ws-connect", "ws-disconnect", "ws-message", "worker", "dlq-drain", "link"];
 
 /** A folder shaped like `cargo lambda build --output-format zip` output. */
 function lambdaDir(): string {
@@ -194,6 +194,8 @@ test("sources: only the buckets named, for the message handler and the worker", 
     const named = statementsOf(t, name).filter((s) => JSON.stringify(s.Resource).includes("plant-a"));
     assert.deepEqual(actionsOf(named), ["s3:GetObject", "s3:ListBucket"], name);
   }
+  const linkReads = statementsOf(t, "link").filter((s) => JSON.stringify(s.Resource).includes("plant-a"));
+  assert.deepEqual(actionsOf(linkReads), ["s3:GetObject"]);
   const none = synth({ sourceBuckets: [] });
   for (const name of BINARIES) {
     assert.ok(!JSON.stringify(statementsOf(none, name)).includes("plant-a"));
@@ -201,12 +203,22 @@ test("sources: only the buckets named, for the message handler and the worker", 
   }
   const fns = Object.values(t.findResources("AWS::Lambda::Function")) as any[];
   const told = fns.filter((f) => f.Properties.Environment.Variables.SOURCE_BUCKETS !== undefined);
-  assert.equal(told.length, 2);
+  assert.equal(told.length, 3);
   for (const f of told) assert.equal(f.Properties.Environment.Variables.SOURCE_BUCKETS, "plant-a");
 });
 
 test("secrets start as JSON the functions read: no token, no Drive key", () => {
   const secrets = Object.values(t.findResources("AWS::SecretsManager::Secret")) as any[];
+  const linkKey = secrets.filter((s) => s.Properties.Description.includes("link"));
+  assert.equal(linkKey.length, 1);
+  // The link key is generated, as JSON: {"key": 64 random letters and digits}.
+  assert.deepEqual(linkKey[0].Properties.GenerateSecretString, {
+    SecretStringTemplate: "{}",
+    GenerateStringKey: "key",
+    PasswordLength: 64,
+    ExcludePunctuation: true,
+  });
+  secrets.splice(secrets.indexOf(linkKey[0]), 1);
   assert.equal(secrets.length, 2);
   for (const s of secrets) {
     assert.equal(s.Properties.GenerateSecretString, undefined, "a generated value is a password, not JSON");
@@ -281,4 +293,14 @@ test("cfn-lint finds no error in the template (warnings are CDK's own redundant 
     assert.equal(run.status! & 2, 0, `${name}: ${run.stdout}${run.stderr}`);
     assert.equal(run.status! & 1, 0, `${name}: cfn-lint failed: ${run.stderr}`);
   }
+});
+
+test("links: a public function URL that only reads, named to the functions that make links", () => {
+  t.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+  const fns = t.findResources("AWS::Lambda::Function") as Record<string, any>;
+  const makers = Object.entries(fns).filter(([, f]) => f.Properties.Environment.Variables.LINK_URL);
+  assert.deepEqual(makers.map(([id]) => id.replace(/[0-9A-F]{8}$/, "")).sort(), ["worker", "wsmessage"]);
+  const actions = actionsOf(statementsOf(t, "link"));
+  assert.deepEqual([...new Set(actions)].sort(), ["s3:GetObject", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
+  t.hasOutput("LinkUrl", {});
 });

@@ -7,6 +7,7 @@
 
 pub mod cognito;
 pub mod dynamo;
+pub mod links;
 pub mod notifier;
 pub mod ocr;
 pub mod s3;

@@ -343,7 +343,11 @@ pub struct S3Source {
     pub client: Client,
     /// The deployment's uploads (`upload:KEY`); none for the command line.
     pub uploads: Option<S3Uploads>,
+    /// How long a presigned link works (the command line's links).
     pub link_ttl: Duration,
+    /// Stable links, checked by the deployment's link function, instead of presigned ones
+    /// (which die with the temporary credentials that signed them).
+    pub signer: Option<std::sync::Arc<crate::links::LinkSigner>>,
 }
 
 fn is_drawing(key: &str) -> bool {
@@ -351,8 +355,16 @@ fn is_drawing(key: &str) -> bool {
 }
 
 impl S3Source {
-    /// A GET link to one object, valid for `link_ttl`.
+    /// A link to one object: a stable link when there is a signer, else a GET presigned for
+    /// `link_ttl`.
     async fn presign(&self, bucket: &str, key: &str) -> Option<String> {
+        if let Some(signer) = &self.signer {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            return Some(signer.link(bucket, key, now));
+        }
         let cfg = PresigningConfig::expires_in(self.link_ttl).ok()?;
         self.client
             .get_object()

@@ -171,6 +171,7 @@ async fn the_s3_source_passes_the_source_suite() {
         client: b.client.clone(),
         uploads: None,
         link_ttl: std::time::Duration::from_secs(600),
+        signer: None,
     };
     suite::source(
         Arc::new(src),
@@ -306,6 +307,7 @@ async fn an_s3_prefix_of_more_than_1000_nested_keys_is_listed_page_by_page() {
         client: b.client.clone(),
         uploads: None,
         link_ttl: std::time::Duration::from_secs(600),
+        signer: None,
     };
     let location = format!("s3://{}/site/isos", b.name);
     src.check(&location).await.expect("check");

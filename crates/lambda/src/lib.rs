@@ -10,6 +10,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use isoscan_aws::cognito::{CognitoSettings, CognitoVerifier, TokenError};
 use isoscan_aws::dynamo::DynamoStore;
+use isoscan_aws::links::{LinkError, LinkSigner, LINK_TTL};
 use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
 use isoscan_aws::ocr::TextractPages;
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
@@ -79,6 +80,9 @@ pub struct Settings {
     pub cognito: Option<CognitoSettings>,
     /// The Secrets Manager secret with the Drive service account key.
     pub drive_secret: Option<String>,
+    /// Stable drawing links: the link-key secret and the link function's URL (`LINK_SECRET_ID`,
+    /// `LINK_URL`); without them links are presigned (and die with the function's credentials).
+    pub links: Option<(String, String)>,
     /// Pages without a text layer are read by Textract (`OCR=textract`, the default, with at
     /// most `TEXTRACT_CONCURRENCY` requests in flight in one worker); `OCR=off` (None) leaves
     /// them unread and counted in COMPLETE.
@@ -123,6 +127,10 @@ impl Settings {
                 .map(str::to_string)
                 .collect(),
             cognito: CognitoSettings::from_env(),
+            links: match (std::env::var("LINK_SECRET_ID"), std::env::var("LINK_URL")) {
+                (Ok(id), Ok(url)) if !id.is_empty() && !url.is_empty() => Some((id, url)),
+                _ => None,
+            },
             drive_secret: std::env::var("DRIVE_SECRET_ID")
                 .ok()
                 .filter(|s| !s.is_empty()),
@@ -260,12 +268,22 @@ impl Deployment {
                  Drive secret (see SECURITY_DEPLOYMENT.md)",
             ),
         };
+        let signer = match &s.links {
+            Some((id, url)) => {
+                let secret =
+                    isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(sdk), id)
+                        .await?;
+                Some(Arc::new(LinkSigner::from_secret(&secret, url, LINK_TTL)?))
+            }
+            None => None,
+        };
         let s3_source = Arc::new(S3Source {
             client: s3,
             uploads: Some(S3Uploads {
                 bucket: bucket.clone(),
             }),
             link_ttl: Duration::from_secs(7 * 24 * 3600),
+            signer,
         });
         // The results bucket holds every user's uploads and reports: never a source, whatever
         // the operator names.
@@ -509,6 +527,96 @@ impl Deployment {
             }
         }
         failed
+    }
+}
+
+/// What the link function answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkAnswer {
+    /// A GET of the object, presigned just now.
+    Redirect(String),
+    /// Refused: the HTTP status and what the reader is told.
+    Refused(u16, String),
+}
+
+/// How long the presigned GET a link redirects to works: it is followed at once.
+const REDIRECT_TTL: Duration = Duration::from_secs(300);
+
+/// The link function: checks a stable drawing link and redirects to the object.
+pub struct LinkService {
+    signer: LinkSigner,
+    s3: aws_sdk_s3::Client,
+    results: String,
+    allowed: Allowed,
+}
+
+impl LinkService {
+    /// From the function's environment (`LINK_SECRET_ID`, `BUCKET_NAME`, `SOURCE_BUCKETS`).
+    pub async fn from_env() -> anyhow::Result<LinkService> {
+        let sdk = isoscan_aws::sdk_config().await;
+        let id = std::env::var("LINK_SECRET_ID").context("LINK_SECRET_ID is not set")?;
+        let results = std::env::var("BUCKET_NAME").context("BUCKET_NAME is not set")?;
+        let sources = std::env::var("SOURCE_BUCKETS").unwrap_or_default();
+        let secret =
+            isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(&sdk), &id)
+                .await?;
+        Ok(LinkService {
+            // Checking needs no base: the links came to this function's own address.
+            signer: LinkSigner::from_secret(&secret, "", LINK_TTL)?,
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk)
+                    .force_path_style(
+                        std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
+                    )
+                    .build(),
+            ),
+            results,
+            allowed: Allowed {
+                s3: sources
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                drive: false,
+            },
+        })
+    }
+
+    /// A link's query string: where it leads now.
+    pub async fn open(&self, query: &str) -> LinkAnswer {
+        let target = match self.signer.check(query, Deployment::now_s()) {
+            Ok(t) => t,
+            Err(e @ LinkError::Invalid) => return LinkAnswer::Refused(403, e.to_string()),
+            Err(e @ LinkError::Expired) => return LinkAnswer::Refused(410, e.to_string()),
+        };
+        // Only what a scan may read: a source bucket, or an upload in the results bucket.
+        let readable = if target.bucket == self.results {
+            target.key.starts_with("uploads/")
+        } else {
+            self.allowed
+                .allows_s3(&format!("s3://{}/{}", target.bucket, target.key))
+        };
+        if !readable {
+            return LinkAnswer::Refused(403, LinkError::Invalid.to_string());
+        }
+        let Ok(cfg) = aws_sdk_s3::presigning::PresigningConfig::expires_in(REDIRECT_TTL) else {
+            return LinkAnswer::Refused(500, "cannot sign the link now".into());
+        };
+        match self
+            .s3
+            .get_object()
+            .bucket(&target.bucket)
+            .key(&target.key)
+            .presigned(cfg)
+            .await
+        {
+            Ok(p) => LinkAnswer::Redirect(p.uri().to_string()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot presign a link");
+                LinkAnswer::Refused(500, "cannot sign the link now".into())
+            }
+        }
     }
 }
 

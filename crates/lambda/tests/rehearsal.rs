@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use isoscan_aws::testing::{endpoint, posted, unique};
-use isoscan_lambda::{Deployment, QueuedJob, Refused};
+use isoscan_lambda::{Deployment, LinkAnswer, LinkService, QueuedJob, Refused};
 use isoscan_pdfgen::{code_list, write_corpus, DrawingOptions, FileTruth};
 use serde_json::{json, Value};
 
@@ -23,9 +23,41 @@ fn deployed() -> Value {
     serde_json::from_str(&text).expect("deployed stack JSON")
 }
 
-/// A cold start of `name` with the environment the stack gave it and nothing else of the
-/// stack's (the emulator's address and credentials stand in for Lambda's).
-async fn cold_start(stack: &Value, name: &str) -> Deployment {
+/// Temporary credentials of the function's role, as Lambda gives each invocation environment
+/// (STS AssumeRole on the emulator, for 15 minutes).
+async fn role_session(stack: &Value, name: &str) {
+    let role = stack["functions"][name]["role"].as_str().expect("role");
+    let body = reqwest::Client::new()
+        .post(endpoint())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleSessionName={name}&DurationSeconds=900&RoleArn={role}"
+        ))
+        .send()
+        .await
+        .expect("AssumeRole")
+        .text()
+        .await
+        .expect("AssumeRole answer");
+    let field = |tag: &str| {
+        body.split(&format!("<{tag}>"))
+            .nth(1)
+            .and_then(|r| r.split(&format!("</{tag}>")).next())
+            .unwrap_or_else(|| panic!("{tag} in {body}"))
+            .to_string()
+    };
+    std::env::set_var("AWS_ACCESS_KEY_ID", field("AccessKeyId"));
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", field("SecretAccessKey"));
+    std::env::set_var("AWS_SESSION_TOKEN", field("SessionToken"));
+}
+
+/// Sets the environment the stack gave `name` and nothing else of the stack's, with its role's
+/// session credentials (the emulator's address stands in for AWS's).
+async fn function_env(stack: &Value, name: &str) {
     let every: BTreeSet<String> = stack["functions"]
         .as_object()
         .expect("functions")
@@ -41,6 +73,12 @@ async fn cold_start(stack: &Value, name: &str) -> Deployment {
     {
         std::env::set_var(k, v.as_str().expect("string"));
     }
+    role_session(stack, name).await;
+}
+
+/// A cold start of `name` with the environment the stack gave it.
+async fn cold_start(stack: &Value, name: &str) -> Deployment {
+    function_env(stack, name).await;
     Deployment::from_env()
         .await
         .unwrap_or_else(|e| panic!("{name} does not start with its deployed configuration: {e:#}"))
@@ -165,6 +203,23 @@ fn report_rows(bytes: Vec<u8>) -> usize {
     rows.height() - 1
 }
 
+/// The targets of the report's HYPERLINK formulas.
+fn report_links(bytes: Vec<u8>) -> Vec<String> {
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    let formulas = wb
+        .worksheet_formula("Processing Results")
+        .expect("formulas");
+    formulas
+        .used_cells()
+        .filter_map(|(_, _, f)| {
+            let f = f.strip_prefix('=').unwrap_or(f);
+            let rest = f.strip_prefix("HYPERLINK(\"")?;
+            Some(rest.split('"').next()?.to_string())
+        })
+        .collect()
+}
+
 fn expected_found(truth: &BTreeMap<String, FileTruth>, codes: &[String]) -> BTreeSet<String> {
     let listed: BTreeSet<&String> = codes.iter().collect();
     truth
@@ -196,6 +251,7 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         names,
         BTreeSet::from([
             "dlq-drain",
+            "link",
             "worker",
             "ws-connect",
             "ws-disconnect",
@@ -237,6 +293,22 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     ));
     for name in ["ws-disconnect", "ws-message", "worker", "dlq-drain"] {
         cold_start(&stack, name).await;
+    }
+    function_env(&stack, "link").await;
+    LinkService::from_env()
+        .await
+        .expect("the link function starts with its deployed configuration");
+    let link_url = stack["functions"]["link"]["url"]["url"]
+        .as_str()
+        .expect("the link function has a URL")
+        .to_string();
+    assert_eq!(stack["functions"]["link"]["url"]["auth_type"], "NONE");
+    for name in ["ws-message", "worker"] {
+        assert_eq!(
+            env_of(&stack, name, "LINK_URL"),
+            link_url,
+            "{name} makes links to it"
+        );
     }
 
     // The operator's steps: tokens in the secret the stack made, drawings in the bucket they
@@ -362,10 +434,48 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         match_msgs, matched_files,
         "one MATCH_FOUND per drawing with a listed code"
     );
-    // The report lists the drawings with a match, one row each.
+    // The report lists the drawings with a match, one row each, each linked by a stable link.
+    let report = get(end["download_url"].as_str().unwrap()).await;
+    assert_eq!(report_rows(report.clone()), matched_files);
+    let linked = report_links(report);
+    assert_eq!(linked.len(), matched_files);
+    assert!(
+        linked.iter().all(|l| l.starts_with(&link_url)),
+        "{linked:?}"
+    );
+
+    // MATCH_FOUND carries the same links. They hold no AWS credential, and the link function,
+    // started later with its own role's session, opens them: nothing in a link expires with
+    // the worker's credentials that made it.
+    let first = got
+        .iter()
+        .find(|m| m["type"] == "MATCH_FOUND")
+        .expect("a match");
+    let link = first["data"]["pdf_link"].as_str().unwrap();
+    assert!(link.starts_with(&link_url), "{link}");
+    assert!(!link.contains("X-Amz"), "{link}");
+    function_env(&stack, "link").await;
+    let links = LinkService::from_env().await.expect("link function");
+    // What reaches the function: the query, without the page anchor (`#page=N`) a browser keeps.
+    let query = link.split('#').next().unwrap().split_once('?').unwrap().1;
+    let to = match links.open(query).await {
+        LinkAnswer::Redirect(to) => to,
+        refused => panic!("{link} is refused: {refused:?}"),
+    };
+    let path = first["data"]["path"].as_str().unwrap();
     assert_eq!(
-        report_rows(get(end["download_url"].as_str().unwrap()).await),
-        matched_files
+        get(&to).await,
+        std::fs::read(dir.path().join(path)).unwrap(),
+        "the link opens its drawing"
+    );
+    let tampered = query.replace("&s=", "&s=A");
+    assert!(matches!(
+        links.open(&tampered).await,
+        LinkAnswer::Refused(403, _)
+    ));
+    println!(
+        "rehearsal: {} report links and every MATCH_FOUND lead to the link function; one opened its drawing under another session, a tampered one was refused",
+        linked.len()
     );
     println!(
         "rehearsal: s3 scan complete, {} files, {} with a match (and as many report rows), {} of {} codes found",

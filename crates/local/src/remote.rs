@@ -111,6 +111,7 @@ impl LazyS3 {
                     client,
                     uploads: None,
                     link_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+                    signer: None,
                 }
             })
             .await

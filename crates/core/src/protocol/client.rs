@@ -344,6 +344,6 @@ mod size_tests {
             "{} bytes",
             message.len()
         );
-        assert!(API_GATEWAY_MESSAGE <= MAX_CLIENT_MESSAGE);
+        const { assert!(API_GATEWAY_MESSAGE <= MAX_CLIENT_MESSAGE) };
     }
 }
