@@ -216,14 +216,35 @@ impl ReportStore for S3Reports {
     }
 }
 
-/// Uploads in the bucket: `uploads/KEY/meta.json` and `uploads/KEY/files/NAME`. What may be
+/// Uploads in the bucket, under a folder of their owner's: `uploads/OWNER/ID/meta.json` and
+/// `uploads/OWNER/ID/files/NAME`, where OWNER is the first 16 hex digits of the SHA-256 of the
+/// principal's name, and the upload's key is OWNER followed by ID (32 random hex digits). (Keys
+/// of 32 digits, made before uploads had an owner's folder, are `uploads/KEY/`.) What may be
 /// uploaded is the engine's policy.
 pub struct S3Uploads {
     pub bucket: Bucket,
 }
 
 fn valid_key(key: &str) -> bool {
-    key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit())
+    (key.len() == 32 || key.len() == 48) && key.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The folder of `owner`'s uploads, below `uploads/`.
+pub fn owner_folder(owner: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(owner.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `uploads/OWNER/ID` of a key (see [`S3Uploads`]).
+fn upload_dir(key: &str) -> String {
+    match key.split_at_checked(16) {
+        Some((owner, id)) if key.len() == 48 => format!("uploads/{owner}/{id}"),
+        _ => format!("uploads/{key}"),
+    }
 }
 
 /// A file name without a folder, that is not hidden.
@@ -234,20 +255,20 @@ fn plain(name: &str) -> bool {
 impl S3Uploads {
     /// The prefix holding an upload's files: what an `upload:KEY` source lists.
     pub fn files_prefix(key: &str) -> String {
-        format!("uploads/{key}/files/")
+        format!("{}/files/", upload_dir(key))
     }
 }
 
 #[async_trait]
 impl UploadStore for S3Uploads {
     async fn create(&self, meta: &UploadMeta) -> Result<String, UploadError> {
-        let k = crate::random_key();
+        let k = format!("{}{}", owner_folder(&meta.owner), crate::random_key());
         let meta = serde_json::to_vec(meta).map_err(|e| UploadError::Unavailable(e.to_string()))?;
         self.bucket
             .client
             .put_object()
             .bucket(&self.bucket.name)
-            .key(format!("uploads/{k}/meta.json"))
+            .key(format!("{}/meta.json", upload_dir(&k)))
             .body(ByteStream::from(meta))
             .send()
             .await
@@ -259,7 +280,11 @@ impl UploadStore for S3Uploads {
         if !valid_key(key) {
             return Err(UploadError::NotFound(key.to_string()));
         }
-        let bytes = match self.bucket.read(&format!("uploads/{key}/meta.json")).await {
+        let bytes = match self
+            .bucket
+            .read(&format!("{}/meta.json", upload_dir(key)))
+            .await
+        {
             Ok(b) => b,
             Err(e) if e.contains("NoSuchKey") => {
                 return Err(UploadError::NotFound(key.to_string()))
@@ -519,5 +544,31 @@ impl Source for S3Source {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn each_owner_has_a_folder_of_uploads() {
+        let alice = owner_folder("alice");
+        assert_eq!(alice.len(), 16);
+        assert_ne!(alice, owner_folder("bob"));
+        let key = format!("{alice}{}", "0".repeat(32));
+        assert!(valid_key(&key));
+        assert_eq!(
+            S3Uploads::files_prefix(&key),
+            format!("uploads/{alice}/{}/files/", "0".repeat(32))
+        );
+        // Keys made before owners had a folder keep their place.
+        let old = "a".repeat(32);
+        assert_eq!(
+            S3Uploads::files_prefix(&old),
+            format!("uploads/{old}/files/")
+        );
+        assert!(!valid_key(&"a".repeat(40)));
+        assert!(!valid_key(&format!("{alice}/{}", "0".repeat(31))));
     }
 }

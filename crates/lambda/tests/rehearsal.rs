@@ -504,6 +504,20 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         assert!(put.status().is_success(), "upload: {}", put.status());
     }
     let key = key.unwrap();
+    // Bob's upload lies in Bob's folder of the results bucket.
+    let results = env_of(&stack, "worker", "BUCKET_NAME");
+    let bobs = s3
+        .list_objects_v2()
+        .bucket(results)
+        .prefix(format!("uploads/{}/", isoscan_aws::s3::owner_folder("bob")))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(
+        bobs.contents().len(),
+        1 + few.len(),
+        "a record and the files"
+    );
     let from = posted(&bob).await.len();
     let started = send(
         &message,
@@ -528,7 +542,6 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
 
     // What a principal may not scan: the results bucket, a bucket the stack does not name,
     // outside its own prefix, another's upload.
-    let results = env_of(&stack, "worker", "BUCKET_NAME");
     let refused = [
         (&bob, format!("s3://{results}/uploads/")),
         (&bob, format!("s3://{results}/")),
