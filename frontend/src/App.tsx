@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { socketUrl, readToken, useScanSocket } from "./lib/useScanSocket";
 import { isActive } from "./lib/scanState";
-import { MAX_INLINE_WORKBOOK, uploadLocation, type TargetsInput } from "./lib/protocol";
+import { sendsInline, uploadLocation, type TargetsInput } from "./lib/protocol";
 import { readAsBase64 } from "./lib/format";
 import { ConnectionIndicator } from "./features/connection/ConnectionIndicator";
 import { SourcePicker } from "./features/scan/SourcePicker";
@@ -61,7 +61,7 @@ export function App() {
     setListError(null);
     try {
       const input: TargetsInput =
-        f.size <= MAX_INLINE_WORKBOOK ? { file_content: await readAsBase64(f) } : { targets_upload: await scan.uploadTargets(f) };
+        sendsInline(f.size) ? { file_content: await readAsBase64(f) } : { targets_upload: await scan.uploadTargets(f) };
       await scan.checkTargets(input, options(w));
       setTargets(input);
     } catch (e) {

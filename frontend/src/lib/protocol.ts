@@ -22,6 +22,12 @@ export type TargetsInput = Pick<StartScanFields, "target_hole_codes" | "file_con
 /** Largest workbook sent inline (base64) with a message; larger lists are uploaded. */
 export const MAX_INLINE_WORKBOOK = MAX_FILE_CONTENT;
 
+/** How a code list of `size` bytes travels: inline while its message fits one API Gateway
+ * message (base64 makes it a third larger), else as an upload. */
+export function sendsInline(size: number): boolean {
+  return size <= MAX_INLINE_WORKBOOK;
+}
+
 /** The location of an upload of drawings, as `start_scan` takes it. */
 export function uploadLocation(key: string): string {
   return `${UPLOAD_PREFIX}${key}`;
