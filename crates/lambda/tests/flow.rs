@@ -1229,12 +1229,15 @@ async fn a_revoked_token_is_refused_once_the_copy_of_the_tokens_is_too_old() {
         .await
         .expect("revoke");
     let revoked = Instant::now();
-    // Until the copy is too old the token still works; then never again.
+    // Until the copy is too old the token still works; then never again. (What counts is
+    // when the token was checked, at the start of connect: recording the connection can take
+    // its time on a loaded machine.)
     loop {
+        let asked = revoked.elapsed();
         match dep.connect("c2", token).await {
             Ok(_) => assert!(
-                revoked.elapsed() < max_age,
-                "still accepted after {max_age:?}"
+                asked < max_age,
+                "still accepted {asked:?} after the revocation"
             ),
             Err(Refused::Unauthorized) => break,
             Err(e) => panic!("{e}"),
