@@ -89,6 +89,40 @@ pub struct Settings {
     pub ocr: Option<TextractConfig>,
 }
 
+/// `SOURCE_BUCKETS`: comma-separated buckets (or `s3://bucket/prefix` locations).
+fn source_buckets_from_env() -> Vec<String> {
+    std::env::var("SOURCE_BUCKETS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What scans and links may read: the buckets the operator named, less the results bucket,
+/// which holds every user's uploads and reports and is never a source, whatever is named.
+fn readable_sources(results: &str, named: &[String]) -> Allowed {
+    let results = format!("s3://{results}/");
+    Allowed {
+        s3: named
+            .iter()
+            .filter(|b| !format!("s3://{}/", b.trim_start_matches("s3://")).starts_with(&results))
+            .cloned()
+            .collect(),
+        drive: false,
+    }
+}
+
+/// S3, path-style when the environment asks (an emulator).
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"))
+            .build(),
+    )
+}
+
 /// The longest a copy of the API tokens is used before it is read again.
 pub const MAX_TOKENS_AGE: Duration = Duration::from_secs(300);
 
@@ -119,13 +153,7 @@ impl Settings {
                     .unwrap_or(MAX_TOKENS_AGE.as_secs())
                     .min(MAX_TOKENS_AGE.as_secs()),
             ),
-            source_buckets: std::env::var("SOURCE_BUCKETS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .map(str::to_string)
-                .collect(),
+            source_buckets: source_buckets_from_env(),
             cognito: CognitoSettings::from_env(),
             links: match (std::env::var("LINK_SECRET_ID"), std::env::var("LINK_URL")) {
                 (Ok(id), Ok(url)) if !id.is_empty() && !url.is_empty() => Some((id, url)),
@@ -207,13 +235,7 @@ impl Deployment {
             aws_sdk_dynamodb::Client::new(sdk),
             s.table.clone(),
         ));
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(sdk)
-                .force_path_style(
-                    std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
-                )
-                .build(),
-        );
+        let s3 = s3_client(sdk);
         let bucket = Bucket::new(s3.clone(), s.bucket.clone());
         // An emulator named for every service (`AWS_ENDPOINT_URL`) serves the management API
         // too; on AWS it is the stage's own address.
@@ -285,20 +307,7 @@ impl Deployment {
             link_ttl: Duration::from_secs(7 * 24 * 3600),
             signer,
         });
-        // The results bucket holds every user's uploads and reports: never a source, whatever
-        // the operator names.
-        let results = format!("s3://{}/", s.bucket);
-        let allowed = Allowed {
-            s3: s
-                .source_buckets
-                .iter()
-                .filter(|b| {
-                    !format!("s3://{}/", b.trim_start_matches("s3://")).starts_with(&results)
-                })
-                .cloned()
-                .collect(),
-            drive: true,
-        };
+        let allowed = readable_sources(&s.bucket, &s.source_buckets);
         let s3_route = Route::new(
             |l: &str| matches!(Location::parse(l), Ok(Location::S3 { .. })),
             Arc::new(Fenced::new(
@@ -556,30 +565,15 @@ impl LinkService {
         let sdk = isoscan_aws::sdk_config().await;
         let id = std::env::var("LINK_SECRET_ID").context("LINK_SECRET_ID is not set")?;
         let results = std::env::var("BUCKET_NAME").context("BUCKET_NAME is not set")?;
-        let sources = std::env::var("SOURCE_BUCKETS").unwrap_or_default();
         let secret =
             isoscan_aws::secrets::read_json(&aws_sdk_secretsmanager::Client::new(&sdk), &id)
                 .await?;
         Ok(LinkService {
             // Checking needs no base: the links came to this function's own address.
             signer: LinkSigner::from_secret(&secret, "", LINK_TTL)?,
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&sdk)
-                    .force_path_style(
-                        std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
-                    )
-                    .build(),
-            ),
+            s3: s3_client(&sdk),
+            allowed: readable_sources(&results, &source_buckets_from_env()),
             results,
-            allowed: Allowed {
-                s3: sources
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|b| !b.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                drive: false,
-            },
         })
     }
 
@@ -661,4 +655,24 @@ pub fn batch_response(failed: Vec<String>) -> aws_lambda_events::event::sqs::Sqs
         })
         .collect();
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_results_bucket_is_never_a_source_whatever_is_named() {
+        let named = [
+            "isoscan-results",
+            "plant-a",
+            "s3://isoscan-results/uploads/",
+            "isoscan-results-2",
+        ]
+        .map(String::from);
+        let a = readable_sources("isoscan-results", &named);
+        assert_eq!(a.s3, ["plant-a", "isoscan-results-2"]);
+        assert!(!a.allows_s3("s3://isoscan-results/uploads/x/"));
+        assert!(a.allows_s3("s3://plant-a/isos/"));
+    }
 }
