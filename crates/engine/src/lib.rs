@@ -14,5 +14,5 @@ pub mod usecases;
 
 pub use usecases::{
     Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, UploadQuota,
-    MAX_RECEIVES, REPLAY_PAGE,
+    MAX_RECEIVES, REPLAY_PAGE, Swept,
 };

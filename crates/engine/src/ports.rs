@@ -37,6 +37,10 @@ pub struct Session {
     pub started_at_ms: u64,
     pub finished_at_ms: Option<u64>,
     pub report_url: Option<String>,
+    /// When the status last changed (creation, FINALIZING, a final status): how long a scan
+    /// has waited in it, for the sweeper.
+    #[serde(default)]
+    pub status_since_ms: u64,
 }
 
 impl Session {
@@ -66,6 +70,7 @@ impl Session {
             started_at_ms: now_ms,
             finished_at_ms: None,
             report_url: None,
+            status_since_ms: now_ms,
         }
     }
 
@@ -98,6 +103,17 @@ pub enum Recorded {
     Duplicate(Session),
 }
 
+/// What counting a listing page did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listed {
+    /// The page's first count: the session as it is now.
+    Counted(Session),
+    /// The page was counted before (a retried listing job): nothing changed; `next` is the
+    /// cursor recorded with that count, so the listing goes on from where the first attempt
+    /// went, never on a second chain of pages.
+    Repeated { next: Option<String> },
+}
+
 /// Sessions and their file results, with the conditional writes that keep counts exact.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -106,24 +122,25 @@ pub trait SessionStore: Send + Sync {
     /// The session's target list, in list order.
     async fn targets(&self, id: &str) -> Result<Vec<String>, StoreError>;
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Adds one listing page's files to the total and skipped counts, and marks listing done
-    /// when `done`; once per `page` key, so a retried page never counts twice (`None` then).
+    /// Adds one listing page's files to the total and skipped counts, records the page's
+    /// `next` cursor, and marks listing done when there is none; once per `page` key (a cursor
+    /// of any length), so a retried page never counts twice.
     async fn add_listed(
         &self,
         id: &str,
         page: &str,
+        next: Option<&str>,
         files: u64,
         skipped: u64,
-        done: bool,
-    ) -> Result<Option<Session>, StoreError>;
+    ) -> Result<Listed, StoreError>;
     /// Writes a file's result once per (session, path) and, in the same transaction, bumps the
     /// session's counters.
     async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError>;
-    /// Whether the path already has a result.
+    /// Whether the path (of any length) already has a result.
     async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError>;
     /// Moves the session from RUNNING to FINALIZING if listing is done and every file is
     /// processed. Exactly one caller gets `true`.
-    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError>;
+    async fn try_begin_finalize(&self, id: &str, now_ms: u64) -> Result<bool, StoreError>;
     /// Moves the session from `from` to `to`; `false` when it was not in `from`.
     async fn transition(
         &self,
@@ -142,6 +159,9 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Vec<FileResult>, StoreError>;
     /// How many of `owner`'s sessions have not ended (running or finalizing).
     async fn active(&self, owner: &str) -> Result<u64, StoreError>;
+    /// Every session that has not ended (running or finalizing), whoever started it: what the
+    /// sweeper looks over.
+    async fn unfinished(&self) -> Result<Vec<Session>, StoreError>;
     /// Claims the right to send PROGRESS now: `true` (and the claim recorded) when the last
     /// claim is at least `min_interval_ms` old.
     async fn claim_progress(

@@ -581,7 +581,7 @@ async fn redelivered_batches_change_nothing() {
         .map(|r| r.file)
         .collect();
     for chunk in files.chunks(10) {
-        r.engine.process_batch(&s.id, chunk, 2).await.unwrap();
+        r.engine.process_batch(&s.id, chunk, 2, None).await.unwrap();
     }
     r.engine.list_source(&s.id, None).await.unwrap();
     assert_eq!(r.store.get(&s.id).await.unwrap().unwrap(), before);

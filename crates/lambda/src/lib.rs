@@ -87,6 +87,9 @@ pub struct Settings {
     /// most `TEXTRACT_CONCURRENCY` requests in flight in one worker); `OCR=off` (None) leaves
     /// them unread and counted in COMPLETE.
     pub ocr: Option<TextractConfig>,
+    /// How long a scan waits in FINALIZING before the sweeper queues its finalize again
+    /// (`SWEEP_IDLE_S`, [`SWEEP_IDLE`] when unset).
+    pub sweep_idle: Duration,
 }
 
 /// `SOURCE_BUCKETS`: comma-separated buckets (or `s3://bucket/prefix` locations).
@@ -122,6 +125,10 @@ fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// How long a scan waits in FINALIZING before the sweeper queues its finalize again
+/// (`SWEEP_IDLE_S`): longer than a finalize takes, so that one still running is left alone.
+pub const SWEEP_IDLE: Duration = Duration::from_secs(900);
 
 /// The longest a copy of the API tokens is used before it is read again.
 pub const MAX_TOKENS_AGE: Duration = Duration::from_secs(300);
@@ -178,6 +185,9 @@ impl Settings {
                 "off" => None,
                 other => anyhow::bail!("OCR is {other:?}: it is textract or off"),
             },
+            sweep_idle: positive("SWEEP_IDLE_S")?
+                .map(Duration::from_secs)
+                .unwrap_or(SWEEP_IDLE),
         })
     }
 }
@@ -186,8 +196,23 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct QueuedJob {
     pub message_id: String,
+    /// The receipt handle: what a changed visibility (a retry's delay) is asked with.
+    pub receipt: String,
     pub body: String,
     pub receive_count: u32,
+}
+
+/// Time the worker keeps in hand at the end of an invocation: no file starts later than this
+/// before the function's deadline (a file's extraction is bounded at 30 s).
+pub const BATCH_RESERVE: Duration = Duration::from_secs(40);
+
+/// The instant of a Lambda deadline given in milliseconds since the epoch.
+pub fn deadline_of(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    std::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// Why a connection was refused.
@@ -205,6 +230,7 @@ pub struct Deployment {
     pub notifier: Arc<ApiGatewayNotifier>,
     tokens: Arc<CachedSecret>,
     cognito: Option<CognitoVerifier>,
+    sweep_idle: Duration,
 }
 
 /// The S3 locations each principal is held to, from the last copy of the tokens secret.
@@ -354,6 +380,7 @@ impl Deployment {
             notifier,
             tokens,
             cognito,
+            sweep_idle: s.sweep_idle,
         })
     }
 
@@ -490,8 +517,20 @@ impl Deployment {
     }
 
     /// The SQS worker: every record on its own; the ids of those to deliver again
-    /// (`batchItemFailures`).
-    pub async fn worker(&self, records: &[QueuedJob]) -> Vec<String> {
+    /// (`batchItemFailures`). Nothing starts within [`BATCH_RESERVE`] of `deadline`: a message
+    /// not started, or the files of one not reached, go back on the queue as new messages
+    /// (their receive count starts over: they did not fail), and the originals are done. A
+    /// job to retry is hidden for its delay (the message's visibility) before it is returned.
+    pub async fn worker(
+        &self,
+        records: &[QueuedJob],
+        deadline: Option<std::time::Instant>,
+    ) -> Vec<String> {
+        let start_before = deadline.map(|d| {
+            d.checked_sub(BATCH_RESERVE)
+                .unwrap_or_else(std::time::Instant::now)
+        });
+        let queue = &self.engine.ports.queue;
         let mut failed = vec![];
         for r in records {
             let job = match SqsQueue::parse(&r.body) {
@@ -503,16 +542,50 @@ impl Deployment {
                     continue;
                 }
             };
+            if start_before.is_some_and(|t| std::time::Instant::now() >= t) {
+                if let Err(e) = queue.send(vec![job]).await {
+                    tracing::warn!(error = %e, "cannot put back a job not started");
+                    failed.push(r.message_id.clone());
+                }
+                continue;
+            }
             let d = Delivery {
                 job,
-                receipt: r.message_id.clone(),
+                receipt: r.receipt.clone(),
                 receive_count: r.receive_count,
             };
-            if let JobOutcome::Retry(_) = self.engine.run_job(&d).await {
-                failed.push(r.message_id.clone());
+            match self.engine.run_job(&d, start_before).await {
+                JobOutcome::Done => {}
+                JobOutcome::Rest(rest) => {
+                    tracing::info!(job = %rest.describe(), "deadline near; the rest put back");
+                    if let Err(e) = queue.send(vec![rest]).await {
+                        tracing::warn!(error = %e, "cannot put back the rest of a batch");
+                        failed.push(r.message_id.clone());
+                    }
+                }
+                JobOutcome::Retry(delay) => {
+                    // Without this, a retry waits the queue's whole visibility timeout.
+                    if let Err(e) = queue.retry(&r.receipt, delay).await {
+                        tracing::warn!(error = %e, "cannot set a retry's delay");
+                    }
+                    failed.push(r.message_id.clone());
+                }
             }
         }
         failed
+    }
+
+    /// The sweeper: resumes the scans that have waited at least [`SWEEP_IDLE`] where a
+    /// stopped worker left them.
+    pub async fn sweep(&self) -> anyhow::Result<isoscan_engine::Swept> {
+        let swept = self.engine.sweep(self.sweep_idle).await?;
+        tracing::info!(
+            unfinished = swept.unfinished,
+            resumed = swept.resumed,
+            failed = swept.failed,
+            "swept"
+        );
+        Ok(swept)
     }
 
     /// The dead-letter drain: the files of a job that kept failing become errors, so the scan
@@ -633,6 +706,7 @@ pub fn queued_jobs(event: aws_lambda_events::event::sqs::SqsEvent) -> Vec<Queued
         .into_iter()
         .map(|m| QueuedJob {
             message_id: m.message_id.unwrap_or_default(),
+            receipt: m.receipt_handle.unwrap_or_default(),
             receive_count: m
                 .attributes
                 .get("ApproximateReceiveCount")

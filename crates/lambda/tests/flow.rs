@@ -118,6 +118,7 @@ async fn rig_full(
             cognito,
             drive_secret: None,
             ocr,
+            sweep_idle: isoscan_lambda::SWEEP_IDLE,
         },
         Some(
             json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
@@ -159,6 +160,7 @@ async fn take_from(r: &Rig, queue: &str, visibility: i32) -> Vec<(QueuedJob, Str
             (
                 QueuedJob {
                     message_id: m.message_id().unwrap_or_default().to_string(),
+                    receipt: m.receipt_handle().unwrap_or_default().to_string(),
                     body: m.body().unwrap_or_default().to_string(),
                     receive_count: m
                         .attributes()
@@ -299,12 +301,12 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
             // This invocation dies midway: half its records done, nothing acknowledged; the
             // queue delivers them all again after the visibility timeout.
             died_once = true;
-            r.dep.worker(&jobs[..jobs.len() / 2]).await;
+            r.dep.worker(&jobs[..jobs.len() / 2], None).await;
             continue;
         }
         // Every message delivered twice.
-        let failed_first = r.dep.worker(&jobs).await;
-        let failed = r.dep.worker(&jobs).await;
+        let failed_first = r.dep.worker(&jobs, None).await;
+        let failed = r.dep.worker(&jobs, None).await;
         assert!(failed_first.is_empty() && failed.is_empty(), "{failed:?}");
         for (_, receipt) in &batch {
             delete(&r, receipt).await;
@@ -420,7 +422,7 @@ async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
                 receives += 1;
                 continue;
             }
-            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
             delete(&r, &receipt).await;
         }
         for (job, receipt) in take_from(&r, &r.dead_letters, 30).await {
@@ -534,7 +536,7 @@ async fn a_report_past_dynamodbs_1_mb_page_holds_every_row() {
         1_795_000_000_000,
     );
     r.store.create(&s, &["HC-1".to_string()]).await.unwrap();
-    r.store.add_listed(&s.id, "", n, 0, true).await.unwrap();
+    r.store.add_listed(&s.id, "", None, n, 0).await.unwrap();
     // Long paths (a sort key holds 1,024 bytes): 1,200 results of ~2.6 KB each are more than
     // one 1 MB query page on DynamoDB, and more than one 1,000-item page anywhere.
     let dir = "deep/".repeat(170);
@@ -556,7 +558,7 @@ async fn a_report_past_dynamodbs_1_mb_page_holds_every_row() {
         };
         r.store.record(&s.id, &result).await.unwrap();
     }
-    assert!(r.store.try_begin_finalize(&s.id).await.unwrap());
+    assert!(r.store.try_begin_finalize(&s.id, 1).await.unwrap());
     r.dep.engine.finalize(&s.id).await.expect("finalize");
     let done = r.store.get(&s.id).await.unwrap().unwrap();
     assert_eq!(done.status, SessionStatus::Complete);
@@ -788,7 +790,7 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
         }
         assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
         for (job, receipt) in take(&r, 30).await {
-            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
             delete(&r, &receipt).await;
         }
     }
@@ -912,7 +914,7 @@ async fn run_to_the_end(
         }
         assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
         for (job, receipt) in take(r, 30).await {
-            assert!(r.dep.worker(std::slice::from_ref(&job)).await.is_empty());
+            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
             delete(r, &receipt).await;
         }
     }
@@ -1210,6 +1212,7 @@ async fn a_revoked_token_is_refused_once_the_copy_of_the_tokens_is_too_old() {
             cognito: None,
             drive_secret: None,
             ocr: None,
+            sweep_idle: isoscan_lambda::SWEEP_IDLE,
         },
         None,
         None,
@@ -1267,10 +1270,11 @@ async fn a_job_that_fails_is_logged_without_its_links() {
     };
     let queued = QueuedJob {
         message_id: "m-1".into(),
+        receipt: "r-1".into(),
         body: serde_json::to_string(&job).unwrap(),
         receive_count: 1,
     };
-    r.dep.worker(&[queued]).await;
+    r.dep.worker(&[queued], None).await;
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     assert!(
         logs.lines()

@@ -94,6 +94,8 @@ struct Poller {
     sqs: aws_sdk_sqs::Client,
     queue: String,
     batch: i32,
+    /// The function's timeout: each batch runs with an invocation's deadline.
+    timeout: Duration,
 }
 
 impl Poller {
@@ -104,6 +106,11 @@ impl Poller {
             sqs: sqs.clone(),
             queue: t["queue"]["url"].as_str().expect("queue").to_string(),
             batch: t["batch_size"].as_i64().expect("batch size") as i32,
+            timeout: Duration::from_secs(
+                stack["functions"][name]["timeout_s"]
+                    .as_u64()
+                    .expect("timeout"),
+            ),
         }
     }
 
@@ -127,6 +134,7 @@ impl Poller {
             .iter()
             .map(|m| QueuedJob {
                 message_id: m.message_id().unwrap_or_default().to_string(),
+                receipt: m.receipt_handle().unwrap_or_default().to_string(),
                 body: m.body().unwrap_or_default().to_string(),
                 receive_count: m
                     .attributes()
@@ -172,7 +180,13 @@ async fn until_the_end(
             "the scan did not end: {:?}",
             got.last()
         );
-        if poller.once(async |jobs| worker.worker(jobs).await).await == 0 {
+        // Each batch with the deadline of an invocation of the deployed timeout.
+        let invocation = Instant::now() + poller.timeout;
+        if poller
+            .once(async |jobs| worker.worker(jobs, Some(invocation)).await)
+            .await
+            == 0
+        {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -35,6 +35,7 @@ impl EventLog for DynamoStore {
             counter.insert("pk".into(), pk(session_id));
             counter.insert("sk".into(), s("SEQ"));
             counter.insert("seq".into(), n(last + 1));
+            counter.insert("ttl".into(), ttl_from(now_s()));
             let mut counter_put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(counter))
@@ -50,6 +51,7 @@ impl EventLog for DynamoStore {
             event.insert("pk".into(), pk(session_id));
             event.insert("sk".into(), s(format!("E#{:012}", last + 1)));
             event.insert("body".into(), s(body));
+            event.insert("ttl".into(), ttl_from(now_s()));
             let r = self
                 .client
                 .transact_write_items()

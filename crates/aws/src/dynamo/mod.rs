@@ -4,12 +4,15 @@
 //! |---|---|---|
 //! | session (counters as numbers, so `ADD` moves them) | `S#id` | `META` |
 //! | target list, in chunks | `S#id` | `T#00000` |
-//! | a listed page (counted once) | `S#id` | `P#cursor` |
-//! | a file's result, once per path | `S#id` | `R#path` |
+//! | a listed page (counted once), with its next cursor | `S#id` | `P#sha256(cursor)` |
+//! | a file's result, once per path | `S#id` | `R#path` (a path over 600 bytes: cut, then its SHA-256) |
 //! | the event log's counter | `S#id` | `SEQ` |
 //! | an event | `S#id` | `E#000000000042` |
 //! | a connection following the session | `S#id` | `C#connection` |
 //! | a connection | `C#connection` | `META` |
+//!
+//! Every item has a `ttl`. Sessions not ended also have `open`, the key of the sparse,
+//! keys-only index `open` the sweeper queries.
 //!
 //! A result and the session's counters are written in one transaction with a condition on the
 //! result, so a redelivered file changes nothing; an event and the log's counter likewise, so
@@ -29,7 +32,7 @@ mod items;
 mod sessions;
 mod table;
 
-pub use items::{DynamoStore, TTL_S};
+pub use items::{DynamoStore, OPEN_INDEX, TTL_S};
 
 use items::*;
 use table::*;

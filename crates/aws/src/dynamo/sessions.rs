@@ -31,6 +31,10 @@ impl SessionStore for DynamoStore {
         ] {
             item.insert(k.into(), n(v));
         }
+        item.insert("status_since".into(), n(session.status_since_ms));
+        if !session.status.is_final() {
+            item.insert(OPEN.into(), s(OPEN_VALUE));
+        }
         item.insert("ttl".into(), n(session.started_at_ms / 1000 + TTL_S));
         let mut writes = vec![put(&self.table, item, Some("attribute_not_exists(pk)"))?];
         for (i, chunk) in targets.chunks(TARGET_CHUNK).enumerate() {
@@ -82,13 +86,18 @@ impl SessionStore for DynamoStore {
         &self,
         id: &str,
         page: &str,
+        next: Option<&str>,
         files: u64,
         skipped: u64,
-        done: bool,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Listed, StoreError> {
+        let done = next.is_none();
         let mut mark: Item = HashMap::new();
         mark.insert("pk".into(), pk(id));
-        mark.insert("sk".into(), s(format!("P#{page}")));
+        mark.insert("sk".into(), s(page_key(page)));
+        if let Some(next) = next {
+            mark.insert("next".into(), s(next));
+        }
+        mark.insert("ttl".into(), ttl_from(now_s()));
         // Every attribute by placeholder: several of these names are DynamoDB reserved words.
         let mut expr = "ADD #total :files, #skipped :skipped".to_string();
         if done {
@@ -109,24 +118,47 @@ impl SessionStore for DynamoStore {
                 .expression_attribute_names("#listing_done", "listing_done")
                 .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.table, mark, Some("attribute_not_exists(pk)"))?)
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(u.build().map_err(unavailable)?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Some(self.must(id).await?)),
-            Err(e) if cancelled_on(&e, 0) == Some(true) => Ok(None),
-            Err(e) if cancelled_on(&e, 1) == Some(true) => {
-                Err(StoreError::NotFound(id.to_string()))
-            }
-            Err(e) => Err(unavailable(crate::describe(&e))),
+        let u = u.build().map_err(unavailable)?;
+        let mut attempt = 0;
+        loop {
+            let r = self
+                .client
+                .transact_write_items()
+                .transact_items(put(
+                    &self.table,
+                    mark.clone(),
+                    Some("attribute_not_exists(pk)"),
+                )?)
+                .transact_items(TransactWriteItem::builder().update(u.clone()).build())
+                .send()
+                .await;
+            return match r {
+                Ok(_) => Ok(Listed::Counted(self.must(id).await?)),
+                Err(e) if cancelled_on(&e, 0) == Some(true) => {
+                    let out = self
+                        .client
+                        .get_item()
+                        .table_name(&self.table)
+                        .key("pk", pk(id))
+                        .key("sk", s(page_key(page)))
+                        .consistent_read(true)
+                        .send()
+                        .await
+                        .map_err(|e| unavailable(crate::describe(&e)))?;
+                    Ok(Listed::Repeated {
+                        next: out.item().and_then(|i| get_s(i, "next")),
+                    })
+                }
+                Err(e) if cancelled_on(&e, 1) == Some(true) => {
+                    Err(StoreError::NotFound(id.to_string()))
+                }
+                Err(e) if contended(&e) && attempt + 1 < CONTENDED_TRIES => {
+                    back_off(attempt).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => Err(unavailable(crate::describe(&e))),
+            };
         }
     }
 
@@ -134,8 +166,9 @@ impl SessionStore for DynamoStore {
         let body = serde_json::to_string(result).map_err(unavailable)?;
         let mut item: Item = HashMap::new();
         item.insert("pk".into(), pk(id));
-        item.insert("sk".into(), s(format!("R#{}", result.file.path)));
+        item.insert("sk".into(), s(result_key(&result.file.path)));
         item.insert("body".into(), s(body));
+        item.insert("ttl".into(), ttl_from(now_s()));
         let u = Update::builder()
             .table_name(&self.table)
             .key("pk", pk(id))
@@ -150,22 +183,36 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":e", n(u64::from(result.is_error())))
             .build()
             .map_err(unavailable)?;
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.table, item, Some("attribute_not_exists(pk)"))?)
-            .transact_items(TransactWriteItem::builder().update(u).build())
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Recorded::Inserted(self.must(id).await?)),
-            Err(e) if cancelled_on(&e, 0) == Some(true) => {
-                Ok(Recorded::Duplicate(self.must(id).await?))
-            }
-            Err(e) if cancelled_on(&e, 1) == Some(true) => {
-                Err(StoreError::NotFound(id.to_string()))
-            }
-            Err(e) => Err(unavailable(crate::describe(&e))),
+        let mut attempt = 0;
+        loop {
+            let r = self
+                .client
+                .transact_write_items()
+                .transact_items(put(
+                    &self.table,
+                    item.clone(),
+                    Some("attribute_not_exists(pk)"),
+                )?)
+                .transact_items(TransactWriteItem::builder().update(u.clone()).build())
+                .send()
+                .await;
+            return match r {
+                Ok(_) => Ok(Recorded::Inserted(self.must(id).await?)),
+                Err(e) if cancelled_on(&e, 0) == Some(true) => {
+                    Ok(Recorded::Duplicate(self.must(id).await?))
+                }
+                Err(e) if cancelled_on(&e, 1) == Some(true) => {
+                    Err(StoreError::NotFound(id.to_string()))
+                }
+                // Fifty workers recording files of one scan collide on its counters: sent
+                // again here, not by a redelivery that costs a receive.
+                Err(e) if contended(&e) && attempt + 1 < CONTENDED_TRIES => {
+                    back_off(attempt).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => Err(unavailable(crate::describe(&e))),
+            };
         }
     }
 
@@ -175,7 +222,7 @@ impl SessionStore for DynamoStore {
             .get_item()
             .table_name(&self.table)
             .key("pk", pk(id))
-            .key("sk", s(format!("R#{path}")))
+            .key("sk", s(result_key(path)))
             .projection_expression("pk")
             .consistent_read(true)
             .send()
@@ -184,7 +231,7 @@ impl SessionStore for DynamoStore {
         Ok(out.item().is_some())
     }
 
-    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError> {
+    async fn try_begin_finalize(&self, id: &str, now_ms: u64) -> Result<bool, StoreError> {
         let token = crate::random_key();
         let r = self
             .client
@@ -192,7 +239,9 @@ impl SessionStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", pk(id))
             .key("sk", s("META"))
-            .update_expression("SET #status = :finalizing, #lc = :token")
+            .update_expression("SET #status = :finalizing, #lc = :token, #since = :now")
+            .expression_attribute_names("#since", "status_since")
+            .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_names("#lc", "last_change")
             .expression_attribute_values(":token", s(token.clone()))
             .condition_expression(
@@ -227,7 +276,7 @@ impl SessionStore for DynamoStore {
         report_url: Option<String>,
     ) -> Result<bool, StoreError> {
         let token = crate::random_key();
-        let mut expr = "SET #status = :to, #lc = :token".to_string();
+        let mut expr = "SET #status = :to, #lc = :token, #since = :since".to_string();
         let mut req = self
             .client
             .update_item()
@@ -239,16 +288,26 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":from", s(status_str(from)))
             .expression_attribute_values(":to", s(status_str(to)))
             .expression_attribute_names("#lc", "last_change")
-            .expression_attribute_values(":token", s(token.clone()));
+            .expression_attribute_values(":token", s(token.clone()))
+            .expression_attribute_names("#since", "status_since")
+            .expression_attribute_values(":since", n(now_ms));
         if to.is_final() {
-            expr.push_str(", #finished_at = :now");
+            expr.push_str(", #finished_at = :since");
             req = req.expression_attribute_names("#finished_at", "finished_at");
-            req = req.expression_attribute_values(":now", n(now_ms));
+        }
+        let mut removes = vec![];
+        if to.is_final() {
+            // Out of the index of scans the sweeper looks over.
+            removes.push("#open");
+            req = req.expression_attribute_names("#open", OPEN);
         }
         if let Some(url) = report_url {
             expr.push_str(", #report_url = :url");
             req = req.expression_attribute_names("#report_url", "report_url");
             req = req.expression_attribute_values(":url", s(url));
+        }
+        if !removes.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         match req.update_expression(expr).send().await {
             Ok(_) => Ok(true),
@@ -268,7 +327,7 @@ impl SessionStore for DynamoStore {
         self.must(id).await?;
         // Strictly after `after`: the smallest key above it is the key with a NUL appended.
         let lo = match after {
-            Some(a) => format!("R#{a}\u{0}"),
+            Some(a) => format!("{}\u{0}", result_key(a)),
             None => "R#".to_string(),
         };
         let items = self.query(pk(id), lo, "R$".into(), limit).await?;
@@ -311,6 +370,45 @@ impl SessionStore for DynamoStore {
             match r.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
                 None => return Ok(n),
+            }
+        }
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Session>, StoreError> {
+        // The index holds only sessions not ended (a final transition removes the attribute),
+        // with keys only: writes of counters never touch it.
+        let mut out = vec![];
+        let mut start: Option<Item> = None;
+        loop {
+            let r = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_INDEX)
+                .key_condition_expression("#open = :open")
+                .expression_attribute_names("#open", OPEN)
+                .expression_attribute_values(":open", s(OPEN_VALUE))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable(crate::describe(&e)))?;
+            for k in r.items() {
+                let Some(AttributeValue::S(p)) = k.get("pk") else {
+                    continue;
+                };
+                let Some(id) = p.strip_prefix("S#") else {
+                    continue;
+                };
+                // The index is read eventually; the session itself, consistently.
+                if let Some(s) = self.load(id).await? {
+                    if !s.status.is_final() {
+                        out.push(s);
+                    }
+                }
+            }
+            match r.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
             }
         }
     }

@@ -30,8 +30,22 @@ impl DynamoStore {
             .table_name(&self.table)
             .attribute_definitions(attr("pk").map_err(unavailable)?)
             .attribute_definitions(attr("sk").map_err(unavailable)?)
+            .attribute_definitions(attr(OPEN).map_err(unavailable)?)
             .key_schema(key("pk", KeyType::Hash).map_err(unavailable)?)
             .key_schema(key("sk", KeyType::Range).map_err(unavailable)?)
+            // As the stack declares it (infra/lib/isoscan-stack.ts).
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(OPEN_INDEX)
+                    .key_schema(key(OPEN, KeyType::Hash).map_err(unavailable)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(unavailable)?,
+            )
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await

@@ -8,7 +8,7 @@ pub(super) struct SessionRow {
     results: BTreeMap<String, FileResult>,
     last_progress_ms: Option<u64>,
     events: Vec<Envelope>,
-    pages: std::collections::HashSet<String>,
+    pages: HashMap<String, Option<String>>,
     targets: Vec<String>,
 }
 
@@ -77,19 +77,21 @@ impl SessionStore for MemoryStore {
         &self,
         id: &str,
         page: &str,
+        next: Option<&str>,
         files: u64,
         skipped: u64,
-        done: bool,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Listed, StoreError> {
         self.with(id, |row| {
-            if !row.pages.insert(page.to_string()) {
-                return Ok(None);
+            if let Some(next) = row.pages.get(page) {
+                return Ok(Listed::Repeated { next: next.clone() });
             }
+            row.pages
+                .insert(page.to_string(), next.map(str::to_string));
             let s = session_mut(row)?;
             s.total += files;
             s.skipped += skipped;
-            s.listing_done |= done;
-            Ok(Some(s.clone()))
+            s.listing_done |= next.is_none();
+            Ok(Listed::Counted(s.clone()))
         })
     }
 
@@ -111,11 +113,12 @@ impl SessionStore for MemoryStore {
         self.with(id, |row| Ok(row.results.contains_key(path)))
     }
 
-    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError> {
+    async fn try_begin_finalize(&self, id: &str, now_ms: u64) -> Result<bool, StoreError> {
         self.with(id, |row| {
             let s = session_mut(row)?;
             if s.status == SessionStatus::Running && s.all_processed() {
                 s.status = SessionStatus::Finalizing;
+                s.status_since_ms = now_ms;
                 Ok(true)
             } else {
                 Ok(false)
@@ -137,6 +140,7 @@ impl SessionStore for MemoryStore {
                 return Ok(false);
             }
             s.status = to;
+            s.status_since_ms = now_ms;
             if to.is_final() {
                 s.finished_at_ms = Some(now_ms);
             }
@@ -176,6 +180,18 @@ impl SessionStore for MemoryStore {
             .filter_map(|r| r.session.as_ref())
             .filter(|s| s.owner == owner && !s.status.is_final())
             .count() as u64)
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Session>, StoreError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        Ok(rows
+            .values()
+            .filter_map(|r| r.session.clone())
+            .filter(|s| !s.status.is_final())
+            .collect())
     }
 
     async fn claim_progress(

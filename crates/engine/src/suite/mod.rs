@@ -75,24 +75,33 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         None
     );
 
-    // Listing: counted once per page.
-    let after = store
-        .add_listed(&id, "", 3, 1, false)
+    // Listing: counted once per page, whatever the cursor's length; a retry gets the cursor
+    // the first count recorded, not the one it brings.
+    let long_cursor = format!("{{\"pending\":[{}]}}", vec!["\"1AbCdEfGhIjKlMnOpQrStUvWxYz0123\""; 150].join(","));
+    let Listed::Counted(after) = store
+        .add_listed(&id, "", Some(&long_cursor), 3, 1)
         .await
         .expect("list")
-        .expect("first count");
+    else {
+        panic!("the first count of a page counts");
+    };
     assert_eq!(
         (after.total, after.skipped, after.listing_done),
         (3, 1, false)
     );
     assert_eq!(
         store
-            .add_listed(&id, "", 3, 1, false)
+            .add_listed(&id, "", Some("another-token"), 3, 1)
             .await
             .expect("list again"),
-        None
+        Listed::Repeated {
+            next: Some(long_cursor.clone())
+        }
     );
-    assert!(!store.try_begin_finalize(&id).await.expect("finalize early"));
+    assert!(!store
+        .try_begin_finalize(&id, 2000)
+        .await
+        .expect("finalize early"));
 
     // Results: written once, counters exact.
     let r1 = result("a/x.pdf", &["A"], false);
@@ -131,20 +140,29 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
     }
     assert_eq!(inserted, 1);
     // All processed but listing not done: no finalize.
-    assert!(!store.try_begin_finalize(&id).await.expect("not yet"));
-    store
-        .add_listed(&id, "page-2", 0, 0, true)
-        .await
-        .expect("done")
-        .expect("counted");
+    assert!(!store.try_begin_finalize(&id, 2000).await.expect("not yet"));
+    assert!(matches!(
+        store
+            .add_listed(&id, &long_cursor, None, 0, 0)
+            .await
+            .expect("done"),
+        Listed::Counted(s) if s.listing_done
+    ));
+    assert_eq!(
+        store
+            .add_listed(&id, &long_cursor, None, 0, 0)
+            .await
+            .expect("done again"),
+        Listed::Repeated { next: None }
+    );
     // Exactly one of many concurrent callers wins finalize.
     let mut handles = vec![];
     for _ in 0..8 {
         let store = store.clone();
         let id = id.clone();
-        handles.push(tokio::spawn(
-            async move { store.try_begin_finalize(&id).await },
-        ));
+        handles.push(tokio::spawn(async move {
+            store.try_begin_finalize(&id, 3000).await
+        }));
     }
     let mut claims = vec![];
     for h in handles {
@@ -152,9 +170,10 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
     }
     let wins = claims.iter().filter(|c| matches!(c, Ok(true))).count();
     assert_eq!(wins, 1, "one winner: {claims:?}");
+    let s = store.get(&id).await.expect("get").expect("some");
     assert_eq!(
-        store.get(&id).await.expect("get").expect("some").status,
-        SessionStatus::Finalizing
+        (s.status, s.status_since_ms),
+        (SessionStatus::Finalizing, 3000)
     );
     assert!(store
         .transition(
@@ -178,8 +197,13 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         .expect("again"));
     let s = store.get(&id).await.expect("get").expect("some");
     assert_eq!(
-        (s.status, s.finished_at_ms, s.report_url.as_deref()),
-        (SessionStatus::Complete, Some(5000), Some("url"))
+        (
+            s.status,
+            s.finished_at_ms,
+            s.report_url.as_deref(),
+            s.status_since_ms
+        ),
+        (SessionStatus::Complete, Some(5000), Some("url"), 5000)
     );
 
     // Results page in path order.
@@ -212,6 +236,42 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
     }
     let expected: Vec<String> = (0..25).map(|i| format!("f{i:03}.pdf")).collect();
     assert_eq!(seen, expected);
+
+    // Paths of any length, each its own result: two long paths that differ only at the end,
+    // and a short one that sorts between them.
+    let deep = format!("{}/", "a-folder-name-of-forty-characters-------".repeat(50));
+    let long = [format!("{deep}1.pdf"), format!("{deep}2.pdf")];
+    for p in &long {
+        assert!(!store.has_result(&id2, p).await.expect("has long"));
+        assert!(matches!(
+            store.record(&id2, &result(p, &[], false)).await,
+            Ok(Recorded::Inserted(_))
+        ));
+        assert!(matches!(
+            store.record(&id2, &result(p, &[], false)).await,
+            Ok(Recorded::Duplicate(_))
+        ));
+        assert!(store.has_result(&id2, p).await.expect("has long"));
+    }
+    let mut all = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .results(&id2, after.as_deref(), 7)
+            .await
+            .expect("page");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| r.file.path.clone());
+        all.extend(page.into_iter().map(|r| r.file.path));
+    }
+    assert_eq!(all.len(), 27, "every result once, long paths whole");
+    for p in &long {
+        assert_eq!(all.iter().filter(|a| *a == p).count(), 1);
+    }
+    let s2 = store.get(&id2).await.expect("get").expect("some");
+    assert_eq!(s2.processed, 27);
     assert!(store
         .results(&id, None, 10)
         .await
@@ -234,7 +294,7 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         .expect("later"));
     assert!(matches!(
         store
-            .add_listed(&format!("{prefix}-nope"), "", 1, 0, false)
+            .add_listed(&format!("{prefix}-nope"), "", None, 1, 0)
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -261,6 +321,30 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         }
     }
     assert_eq!(store.active(&owner).await.expect("active"), 2);
+    // Whoever started them, what has not ended is what the sweeper looks over.
+    let unfinished: Vec<Session> = store
+        .unfinished()
+        .await
+        .expect("unfinished")
+        .into_iter()
+        .filter(|s| s.id.starts_with(&format!("{prefix}-carol-")))
+        .collect();
+    let mut ids: Vec<(String, SessionStatus)> =
+        unfinished.iter().map(|s| (s.id.clone(), s.status)).collect();
+    ids.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        ids,
+        [
+            (format!("{prefix}-carol-0"), SessionStatus::Running),
+            (format!("{prefix}-carol-1"), SessionStatus::Finalizing)
+        ]
+    );
+    assert!(store
+        .unfinished()
+        .await
+        .expect("unfinished")
+        .iter()
+        .all(|s| !s.status.is_final()));
     assert_eq!(
         store
             .active(&format!("{prefix}-dave"))

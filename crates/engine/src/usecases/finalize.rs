@@ -126,19 +126,69 @@ impl Engine {
     /// winning FINALIZING and queueing it) or the move to FINALIZING itself.
     pub async fn resume(&self, session_id: &str) -> Result<(), EngineError> {
         let s = self.session(session_id).await?;
+        self.resume_session(&s).await.map(|_| ())
+    }
+
+    /// What [`Engine::resume`] does for one session; whether it did anything.
+    async fn resume_session(&self, s: &Session) -> Result<bool, EngineError> {
         match s.status {
             SessionStatus::Finalizing => {
                 // A second finalize job is harmless: the report is rebuilt, COMPLETE sent once.
                 self.ports
                     .queue
                     .send(vec![Job::Finalize {
-                        session: session_id.to_string(),
+                        session: s.id.clone(),
                     }])
                     .await?;
+                Ok(true)
             }
-            SessionStatus::Running if s.all_processed() => self.maybe_finalize(session_id).await?,
-            _ => {}
+            SessionStatus::Running if s.all_processed() => self.maybe_finalize(&s.id).await,
+            _ => Ok(false),
         }
-        Ok(())
     }
+
+    /// The sweeper: resumes every scan that has waited at least `idle` with all its results
+    /// in (RUNNING) or in FINALIZING, the states a worker that stopped at the wrong moment
+    /// leaves. A scan still being worked on is left alone: one whose files are not all in has
+    /// its jobs on the queue, and a finalize younger than `idle` is still running.
+    pub async fn sweep(&self, idle: std::time::Duration) -> Result<Swept, EngineError> {
+        let now = self.ports.clock.now_ms();
+        let cutoff = now.saturating_sub(idle.as_millis() as u64);
+        let mut swept = Swept::default();
+        for s in self.ports.sessions.unfinished().await? {
+            swept.unfinished += 1;
+            // RUNNING with every file in needs no wait: finalization is claimed conditionally,
+            // so a worker about to claim it and the sweeper never both win.
+            let due = match s.status {
+                SessionStatus::Finalizing => s.status_since_ms <= cutoff,
+                _ => true,
+            };
+            if due {
+                match self.resume_session(&s).await {
+                    Ok(true) => {
+                        tracing::info!(session = %s.id, status = %s.status.as_str(), "resumed a stalled scan");
+                        swept.resumed += 1;
+                    }
+                    Ok(false) => {}
+                    // One session that cannot be resumed now does not stop the others.
+                    Err(e) => {
+                        tracing::warn!(session = %s.id, error = %e, "cannot resume a scan");
+                        swept.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// What one sweep found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Scans not ended.
+    pub unfinished: u64,
+    /// Scans it moved on (finalization begun, or its job queued again).
+    pub resumed: u64,
+    /// Scans it could not resume now (tried again at the next sweep).
+    pub failed: u64,
 }

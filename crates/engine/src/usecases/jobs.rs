@@ -1,7 +1,7 @@
 //! Jobs off the queue: which use case runs one, what becomes of its message (done, or retried
 //! with backoff up to [`MAX_RECEIVES`]), the dead-letter rule, and the local worker loop.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use isoscan_core::protocol::ErrorCode;
 
@@ -9,24 +9,43 @@ use super::{Engine, EngineError, MAX_RECEIVES};
 use crate::ports::*;
 
 impl Engine {
-    /// Runs one delivered job.
-    pub async fn handle(&self, delivery: &Delivery) -> Result<(), EngineError> {
+    /// Runs one delivered job; a file batch starts no file after `start_before` and answers
+    /// with a job for the files it did not start.
+    pub async fn handle(
+        &self,
+        delivery: &Delivery,
+        start_before: Option<Instant>,
+    ) -> Result<Option<Job>, EngineError> {
         match &delivery.job {
-            Job::List { session, cursor } => self.list_source(session, cursor.as_deref()).await,
-            Job::Files { session, files } => {
-                self.process_batch(session, files, delivery.receive_count)
-                    .await
+            Job::List { session, cursor } => {
+                self.list_source(session, cursor.as_deref()).await?;
+                Ok(None)
             }
-            Job::Finalize { session } => self.finalize(session).await,
+            Job::Files { session, files } => {
+                let rest = self
+                    .process_batch(session, files, delivery.receive_count, start_before)
+                    .await?;
+                Ok((!rest.is_empty()).then(|| Job::Files {
+                    session: session.clone(),
+                    files: rest,
+                }))
+            }
+            Job::Finalize { session } => {
+                self.finalize(session).await?;
+                Ok(None)
+            }
         }
     }
 
     /// Runs one delivered job and says what to do with the message: the rule the local worker
     /// loop and the SQS worker share. A failure that may pass is retried (up to
-    /// [`MAX_RECEIVES`]); one that will not fails the scan, and the message is done.
-    pub async fn run_job(&self, d: &Delivery) -> JobOutcome {
-        match self.handle(d).await {
-            Ok(()) => JobOutcome::Done,
+    /// [`MAX_RECEIVES`]); one that will not fails the scan, and the message is done. A batch
+    /// cut short by `start_before` answers with the rest as a new job, so files never started
+    /// do not use up a receive.
+    pub async fn run_job(&self, d: &Delivery, start_before: Option<Instant>) -> JobOutcome {
+        match self.handle(d, start_before).await {
+            Ok(None) => JobOutcome::Done,
+            Ok(Some(rest)) => JobOutcome::Rest(rest),
             Err(e) if e.is_retryable() && d.receive_count <= MAX_RECEIVES => {
                 tracing::warn!(job = %d.job.describe(), error = %e, "job failed; retrying");
                 JobOutcome::Retry(self.config.retry_base * (1 << d.receive_count.min(6)))
@@ -47,9 +66,10 @@ impl Engine {
     /// still completes); a listing or finalize that kept failing fails the scan.
     pub async fn give_up(&self, job: &Job) -> Result<(), EngineError> {
         match job {
-            Job::Files { session, files } => {
-                self.process_batch(session, files, MAX_RECEIVES + 1).await
-            }
+            Job::Files { session, files } => self
+                .process_batch(session, files, MAX_RECEIVES + 1, None)
+                .await
+                .map(|_| ()),
             Job::List { session, .. } | Job::Finalize { session } => {
                 let s = self.session(session).await?;
                 self.fail(
@@ -81,8 +101,12 @@ impl Engine {
                 }
             };
             for d in deliveries {
-                let r = match self.run_job(&d).await {
+                let r = match self.run_job(&d, None).await {
                     JobOutcome::Done => self.ports.queue.ack(&d.receipt).await,
+                    JobOutcome::Rest(job) => match self.ports.queue.send(vec![job]).await {
+                        Ok(()) => self.ports.queue.ack(&d.receipt).await,
+                        Err(e) => Err(e),
+                    },
                     JobOutcome::Retry(after) => self.ports.queue.retry(&d.receipt, after).await,
                 };
                 if let Err(e) = r {
@@ -94,10 +118,13 @@ impl Engine {
 }
 
 /// What becomes of a job's message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
     /// Delete it.
     Done,
     /// Deliver it again after this delay.
     Retry(Duration),
+    /// Send this job (what was not started), then delete the message; if the send fails,
+    /// deliver the message again.
+    Rest(Job),
 }

@@ -28,6 +28,7 @@ use isoscan_core::protocol::{ErrorCode, ServerMessage};
 use crate::ports::*;
 
 pub use errors::EngineError;
+pub use finalize::Swept;
 pub use jobs::JobOutcome;
 pub use pipeline::ScanRequest;
 pub use requests::Step;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use isoscan_core::matcher::{Discoverer, Matcher};
 use isoscan_core::protocol::{ErrorCode, ServerMessage};
@@ -111,7 +112,8 @@ impl Engine {
         cursor: Option<&str>,
     ) -> Result<(), EngineError> {
         let s = self.session(session_id).await?;
-        if s.status != SessionStatus::Running || s.listing_done {
+        // Not stopped at `listing_done`: a retry of the last page must still send its files.
+        if s.status != SessionStatus::Running {
             return Ok(());
         }
         let page = match self.ports.source.list(&s.source, cursor).await {
@@ -122,10 +124,31 @@ impl Engine {
                 return Ok(());
             }
         };
+        // Counts first, then jobs, so a batch never finishes before its files are counted; the
+        // count is conditional on the page, so a retried page sends its jobs again (harmless:
+        // results are written once) but never counts twice, and goes on from the cursor the
+        // first attempt recorded: a source that answers a retry with another cursor (a new
+        // page token, a folder added since) never starts a second chain of pages.
+        let page_key = cursor.unwrap_or("");
+        let files = (page.files.len() + page.errors.len()) as u64;
+        let next = match self
+            .ports
+            .sessions
+            .add_listed(
+                session_id,
+                page_key,
+                page.next.as_deref(),
+                files,
+                page.skipped.len() as u64,
+            )
+            .await?
+        {
+            Listed::Counted(_) => page.next.clone(),
+            Listed::Repeated { next } => next.or(page.next.clone()),
+        };
         // The next page goes first: on a queue that keeps order, listing finishes early and the
         // total (and so progress and ETA) is known while the batches run.
-        let mut jobs: Vec<Job> = page
-            .next
+        let mut jobs: Vec<Job> = next
             .iter()
             .map(|next| Job::List {
                 session: session_id.to_string(),
@@ -136,16 +159,6 @@ impl Engine {
             session: session_id.to_string(),
             files: c.to_vec(),
         }));
-        let done = page.next.is_none();
-        // Counts first, then jobs, so a batch never finishes before its files are counted; the
-        // count is conditional on the page, so a retried page sends its jobs again (harmless:
-        // results are written once) but never counts twice.
-        let page_key = cursor.unwrap_or("");
-        let files = (page.files.len() + page.errors.len()) as u64;
-        self.ports
-            .sessions
-            .add_listed(session_id, page_key, files, page.skipped.len() as u64, done)
-            .await?;
         self.ports.queue.send(jobs).await?;
         for (file, reason) in page.errors {
             self.record(
@@ -157,7 +170,8 @@ impl Engine {
             )
             .await?;
         }
-        if done {
+        // Also on a retry: the first attempt may have stopped before asking.
+        if next.is_none() {
             self.maybe_finalize(session_id).await?;
         }
         Ok(())
@@ -243,16 +257,21 @@ impl Engine {
         }
     }
 
-    /// Records a result once and tells the clients. The file's own message goes out before
-    /// the result is counted, so it always precedes COMPLETE (a redelivered file's message may
-    /// go out again; clients deduplicate by seq).
-    async fn record(&self, s: &Session, result: FileResult) -> Result<(), EngineError> {
+    /// Records a result once and tells the clients; the session as the write left it. The
+    /// file's own message goes out before the result is counted, so it always precedes
+    /// COMPLETE (a redelivered file's message may go out again; clients deduplicate by seq).
+    async fn record(&self, s: &Session, result: FileResult) -> Result<Session, EngineError> {
         if let Some(msg) = ServerMessage::for_result(&result) {
             self.emit(&s.id, msg).await?;
         }
         let now = match self.ports.sessions.record(&s.id, &result).await? {
             Recorded::Inserted(now) => now,
-            Recorded::Duplicate(_) => return Ok(()),
+            Recorded::Duplicate(now) => {
+                // A redelivery of the last file: the attempt that counted it may have stopped
+                // before finalization began.
+                self.finalize_if_done(&now).await?;
+                return Ok(now);
+            }
         };
         let last = now.all_processed();
         if last
@@ -267,7 +286,7 @@ impl Engine {
         if last {
             self.maybe_finalize(&s.id).await?;
         }
-        Ok(())
+        Ok(now)
     }
 
     /// PROGRESS with the counters as they are when it is numbered, so that successive
@@ -292,19 +311,25 @@ impl Engine {
         self.number_and_publish(session_id, &message).await
     }
 
-    /// Processes a batch of files. A file already recorded is skipped (a redelivery);
-    /// `receive_count` past [`MAX_RECEIVES`] records the remaining files as errors.
+    /// Processes a batch of files; the files it did not start (`start_before` came) are
+    /// returned. A file already recorded is skipped (a redelivery); `receive_count` past
+    /// [`MAX_RECEIVES`] records the remaining files as errors. A cancel is seen between files.
     pub async fn process_batch(
         &self,
         session_id: &str,
         files: &[FileRef],
         receive_count: u32,
-    ) -> Result<(), EngineError> {
-        let s = self.session(session_id).await?;
-        for file in files {
+        start_before: Option<Instant>,
+    ) -> Result<Vec<FileRef>, EngineError> {
+        let mut s = self.session(session_id).await?;
+        let mut redelivered = false;
+        for (i, file) in files.iter().enumerate() {
             if s.status != SessionStatus::Running {
                 // Cancelled or failed: the files are dropped.
-                return Ok(());
+                return Ok(vec![]);
+            }
+            if start_before.is_some_and(|t| Instant::now() >= t) {
+                return Ok(files[i..].to_vec());
             }
             if self
                 .ports
@@ -312,6 +337,7 @@ impl Engine {
                 .has_result(session_id, &file.path)
                 .await?
             {
+                redelivered = true;
                 continue;
             }
             let result = if receive_count > MAX_RECEIVES {
@@ -324,20 +350,41 @@ impl Engine {
             } else {
                 self.scan_file(&s, file).await?
             };
-            self.record(&s, result).await?;
+            s = self.record(&s, result).await?;
+        }
+        if redelivered {
+            // Every file was in already: the attempt that recorded the last may have stopped
+            // before finalization began.
+            let now = self.session(session_id).await?;
+            self.finalize_if_done(&now).await?;
+        }
+        Ok(vec![])
+    }
+
+    /// Begins finalization of a running session whose every file is in.
+    pub(super) async fn finalize_if_done(&self, s: &Session) -> Result<(), EngineError> {
+        if s.status == SessionStatus::Running && s.all_processed() {
+            self.maybe_finalize(&s.id).await?;
         }
         Ok(())
     }
 
-    pub(super) async fn maybe_finalize(&self, session_id: &str) -> Result<(), EngineError> {
-        if self.ports.sessions.try_begin_finalize(session_id).await? {
+    /// Claims finalization and queues its job; whether this caller won the claim.
+    pub(super) async fn maybe_finalize(&self, session_id: &str) -> Result<bool, EngineError> {
+        if self
+            .ports
+            .sessions
+            .try_begin_finalize(session_id, self.ports.clock.now_ms())
+            .await?
+        {
             self.ports
                 .queue
                 .send(vec![Job::Finalize {
                     session: session_id.to_string(),
                 }])
                 .await?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 }

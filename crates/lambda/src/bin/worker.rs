@@ -1,7 +1,7 @@
 //! The SQS worker: listing, file-batch and finalize jobs, answered per message.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use isoscan_lambda::{batch_response, init_logging, queued_jobs, Deployment};
+use isoscan_lambda::{batch_response, deadline_of, init_logging, queued_jobs, Deployment};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -10,7 +10,8 @@ async fn main() -> Result<(), Error> {
     let dep = Deployment::from_env().await?;
     let dep = &dep;
     lambda_runtime::run(service_fn(move |e: LambdaEvent<SqsEvent>| async move {
-        let failed = dep.worker(&queued_jobs(e.payload)).await;
+        let deadline = deadline_of(e.context.deadline);
+        let failed = dep.worker(&queued_jobs(e.payload), Some(deadline)).await;
         Ok::<_, Error>(batch_response(failed))
     }))
     .await

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS listed_pages (
     session TEXT NOT NULL,
     page TEXT NOT NULL,
+    next TEXT,
     PRIMARY KEY (session, page)
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -42,6 +43,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_receipt ON jobs (receipt);
 -- Written by earlier versions and never read.
 DROP TABLE IF EXISTS connections;
 ";
+
+/// Columns later versions added to tables an earlier version created.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_next = conn
+        .prepare("SELECT 1 FROM pragma_table_info('listed_pages') WHERE name = 'next'")
+        .and_then(|mut st| st.exists([]))
+        .map_err(unavailable)?;
+    if !has_next {
+        // A page an earlier version counted has no cursor recorded: a retry of it goes on
+        // from the cursor the source gives then, as those versions did.
+        conn.execute("ALTER TABLE listed_pages ADD COLUMN next TEXT", [])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
@@ -70,6 +86,7 @@ impl SqliteState {
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        migrate(&conn)?;
         Ok(SqliteState {
             conn: Arc::new(Mutex::new(conn)),
             notify: Notify::new(),

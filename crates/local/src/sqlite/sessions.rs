@@ -54,27 +54,34 @@ impl SessionStore for SqliteState {
         &self,
         id: &str,
         page: &str,
+        next: Option<&str>,
         files: u64,
         skipped: u64,
-        done: bool,
-    ) -> Result<Option<Session>, StoreError> {
-        let (id, page) = (id.to_string(), page.to_string());
+    ) -> Result<Listed, StoreError> {
+        let (id, page, next) = (id.to_string(), page.to_string(), next.map(str::to_string));
         self.tx(move |t| {
             let mut s = load(t, &id)?;
             let n = t
                 .execute(
-                    "INSERT OR IGNORE INTO listed_pages (session, page) VALUES (?1, ?2)",
-                    params![id, page],
+                    "INSERT OR IGNORE INTO listed_pages (session, page, next) VALUES (?1, ?2, ?3)",
+                    params![id, page, next],
                 )
                 .map_err(unavailable)?;
             if n == 0 {
-                return Ok(None);
+                let next: Option<String> = t
+                    .query_row(
+                        "SELECT next FROM listed_pages WHERE session = ?1 AND page = ?2",
+                        params![id, page],
+                        |r| r.get(0),
+                    )
+                    .map_err(unavailable)?;
+                return Ok(Listed::Repeated { next });
             }
             s.total += files;
             s.skipped += skipped;
-            s.listing_done |= done;
+            s.listing_done |= next.is_none();
             save(t, &s)?;
-            Ok(Some(s))
+            Ok(Listed::Counted(s))
         })
         .await
     }
@@ -118,12 +125,13 @@ impl SessionStore for SqliteState {
         .await
     }
 
-    async fn try_begin_finalize(&self, id: &str) -> Result<bool, StoreError> {
+    async fn try_begin_finalize(&self, id: &str, now_ms: u64) -> Result<bool, StoreError> {
         let id = id.to_string();
         self.tx(move |t| {
             let mut s = load(t, &id)?;
             if s.status == SessionStatus::Running && s.all_processed() {
                 s.status = SessionStatus::Finalizing;
+                s.status_since_ms = now_ms;
                 save(t, &s)?;
                 Ok(true)
             } else {
@@ -148,6 +156,7 @@ impl SessionStore for SqliteState {
                 return Ok(false);
             }
             s.status = to;
+            s.status_since_ms = now_ms;
             if to.is_final() {
                 s.finished_at_ms = Some(now_ms);
             }
@@ -185,6 +194,10 @@ impl SessionStore for SqliteState {
             Ok(out)
         })
         .await
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Session>, StoreError> {
+        SqliteState::unfinished(self).await
     }
 
     async fn active(&self, owner: &str) -> Result<u64, StoreError> {
