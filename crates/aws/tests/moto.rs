@@ -37,6 +37,84 @@ async fn dynamodb_store_passes_the_store_suite() {
     suite::session_store(store().await, "ddb").await;
 }
 
+/// Every item the store writes expires (`ttl`), and the sweeper's index holds the sessions
+/// not ended and no other item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() {
+    let _alone = EMULATOR.write().await;
+    let c = aws_sdk_dynamodb::Client::new(&config().await);
+    let table = unique("isoscan");
+    let store = DynamoStore::new(c.clone(), &table);
+    store.create_table().await.expect("create table");
+    let store = Arc::new(store);
+    suite::session_store(store.clone(), "ttl").await;
+    suite::event_log(store.clone(), "ttl").await;
+    store.connection_opened("c1", "alice", 1).await.expect("open");
+    store.subscribe("ttl-s1", "c1", 1).await.expect("follow");
+
+    let mut items = vec![];
+    let mut start = None;
+    loop {
+        let r = c
+            .scan()
+            .table_name(&table)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .expect("scan");
+        items.extend(r.items().iter().cloned());
+        match r.last_evaluated_key() {
+            Some(k) => start = Some(k.clone()),
+            None => break,
+        }
+    }
+    let key = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        let s = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        format!("{} {}", s("pk"), s("sk"))
+    };
+    let kinds: std::collections::BTreeSet<String> = items
+        .iter()
+        .map(|i| key(i).split(['#', ' ']).nth(2).unwrap_or("").chars().take(4).collect())
+        .collect();
+    assert!(items.len() > 50, "{} items", items.len());
+    for i in &items {
+        assert!(i.contains_key("ttl"), "no ttl on {}", key(i));
+        assert!(key(i).len() < 1024, "a key of {} bytes", key(i).len());
+    }
+    // Sessions, targets, pages, results, the counter, events, connections and subscriptions.
+    for kind in ["META", "T", "P", "R", "SEQ", "E", "C"] {
+        assert!(
+            kinds.iter().any(|k| k.starts_with(kind)),
+            "no {kind} item among {kinds:?}"
+        );
+    }
+
+    let open = c
+        .query()
+        .table_name(&table)
+        .index_name(isoscan_aws::dynamo::OPEN_INDEX)
+        .key_condition_expression("#o = :o")
+        .expression_attribute_names("#o", "open")
+        .expression_attribute_values(":o", aws_sdk_dynamodb::types::AttributeValue::S("1".into()))
+        .send()
+        .await
+        .expect("query the index");
+    let mut in_index: Vec<String> = open.items().iter().map(key).collect();
+    in_index.sort();
+    let mut unfinished: Vec<String> = store
+        .unfinished()
+        .await
+        .expect("unfinished")
+        .iter()
+        .map(|s| format!("S#{} META", s.id))
+        .collect();
+    unfinished.sort();
+    assert_eq!(in_index, unfinished);
+    assert!(in_index.contains(&"S#ttl-carol-0 META".to_string()));
+    assert!(!in_index.contains(&"S#ttl-carol-2 META".to_string()), "a cancelled scan");
+    assert!(!in_index.contains(&"S#ttl-s1 META".to_string()), "a complete scan");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_passes_the_event_log_suite() {
     let _alone = EMULATOR.write().await;
