@@ -180,6 +180,15 @@ pub trait EventLog: Send + Sync {
         session_id: &str,
         message: &ServerMessage,
     ) -> Result<Envelope, StoreError>;
+    /// Appends `message` unless a message was appended under `key` before (`None` then), in
+    /// one write: a message that must be logged once (COMPLETE) and may be sent again by a
+    /// retry.
+    async fn append_once(
+        &self,
+        session_id: &str,
+        key: &str,
+        message: &ServerMessage,
+    ) -> Result<Option<Envelope>, StoreError>;
     /// Messages with `seq` greater than `since`, in order, at most `limit`.
     async fn since(
         &self,

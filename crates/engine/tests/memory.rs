@@ -717,3 +717,80 @@ async fn expiring_links_are_signed_anew_for_the_report_and_for_a_client_that_ask
     );
     assert!(first.iter().zip(&second).all(|(a, b)| a != b));
 }
+
+/// A memory source of `n` drawings as text, every fourth with a code, listed 7 to a page.
+fn plain_source(n: usize) -> MemorySource {
+    let mut s = MemorySource {
+        page_size: 7,
+        ..Default::default()
+    };
+    for i in 0..n {
+        let text = if i % 4 == 0 {
+            format!("see HC-{i:04}")
+        } else {
+            "nothing here".to_string()
+        };
+        s.files
+            .insert(format!("dir{}/f{i:03}.pdf", i % 3), text.into_bytes());
+    }
+    s
+}
+
+fn fault_ports(n: usize) -> Ports {
+    let store = Arc::new(MemoryStore::new());
+    Ports {
+        sessions: store.clone(),
+        events: store,
+        queue: Arc::new(MemoryQueue::new()),
+        source: Arc::new(plain_source(n)),
+        extractor: Arc::new(TextExtractor),
+        ocr: None,
+        notifier: Arc::new(MemoryNotifier::default()),
+        reports: Arc::new(MemoryReports::default()),
+        uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// Every call of a 50-file scan fails once, then stops its invocation once, each in a run of
+/// its own; every run ends COMPLETE with exact counts, each result once and COMPLETE once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_at_any_call_of_a_scan_leaves_it_exact() {
+    use suite::faults::{every_fault, Delivering, Fault};
+    let how = Delivering {
+        visibility: Duration::from_millis(15),
+        twice: false,
+    };
+    let (calls, swept) = every_fault(
+        || async { fault_ports(50) },
+        "memory:",
+        50,
+        &[Fault::Fail, Fault::Stop],
+        how,
+        1,
+    )
+    .await;
+    // Every file is at least fetched, read, recorded and checked for: the loop covered them.
+    assert!(calls > 4 * 50, "{calls} calls");
+    // A finalize claimed and never queued is the sweeper's to find.
+    assert!(swept > 0, "no run needed the sweeper");
+}
+
+/// Two workers on every message at once, with a fault at any call: still exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicate_deliveries_with_a_fault_leave_a_scan_exact() {
+    use suite::faults::{every_fault, Delivering, Fault};
+    let how = Delivering {
+        visibility: Duration::from_millis(15),
+        twice: true,
+    };
+    every_fault(
+        || async { fault_ports(20) },
+        "memory:",
+        20,
+        &[Fault::Fail, Fault::Stop],
+        how,
+        1,
+    )
+    .await;
+}

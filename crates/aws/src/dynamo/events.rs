@@ -9,6 +9,52 @@ impl EventLog for DynamoStore {
         session_id: &str,
         message: &ServerMessage,
     ) -> Result<Envelope, StoreError> {
+        self.append_with(session_id, message, None)
+            .await?
+            .ok_or_else(|| unavailable("an event without a key was refused as a repeat"))
+    }
+
+    async fn append_once(
+        &self,
+        session_id: &str,
+        key: &str,
+        message: &ServerMessage,
+    ) -> Result<Option<Envelope>, StoreError> {
+        self.append_with(session_id, message, Some(key)).await
+    }
+
+    async fn since(
+        &self,
+        session_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let items = self
+            .query(
+                pk(session_id),
+                format!("E#{:012}", since + 1),
+                "E$".into(),
+                limit,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|i| {
+                serde_json::from_str(&get_s(i, "body").unwrap_or_default()).map_err(unavailable)
+            })
+            .collect()
+    }
+}
+
+impl DynamoStore {
+    /// Appends an event; with `once`, also a `K#once` marker in the same transaction, so that
+    /// a second append under that key writes nothing (`None`).
+    async fn append_with(
+        &self,
+        session_id: &str,
+        message: &ServerMessage,
+        once: Option<&str>,
+    ) -> Result<Option<Envelope>, StoreError> {
         // Optimistic: read the counter, then write counter + event in one transaction that
         // holds only if nobody appended in between; on a race, read again.
         for attempt in 0..50u32 {
@@ -52,7 +98,7 @@ impl EventLog for DynamoStore {
             event.insert("sk".into(), s(format!("E#{:012}", last + 1)));
             event.insert("body".into(), s(body));
             event.insert("ttl".into(), ttl_from(now_s()));
-            let r = self
+            let mut tx = self
                 .client
                 .transact_write_items()
                 .transact_items(
@@ -60,11 +106,18 @@ impl EventLog for DynamoStore {
                         .put(counter_put.build().map_err(unavailable)?)
                         .build(),
                 )
-                .transact_items(put(&self.table, event, Some("attribute_not_exists(pk)"))?)
-                .send()
-                .await;
+                .transact_items(put(&self.table, event, Some("attribute_not_exists(pk)"))?);
+            if let Some(key) = once {
+                let mut mark: Item = HashMap::new();
+                mark.insert("pk".into(), pk(session_id));
+                mark.insert("sk".into(), s(format!("K#{key}")));
+                mark.insert("ttl".into(), ttl_from(now_s()));
+                tx = tx.transact_items(put(&self.table, mark, Some("attribute_not_exists(pk)"))?);
+            }
+            let r = tx.send().await;
             match r {
-                Ok(_) => return Ok(env),
+                Ok(_) => return Ok(Some(env)),
+                Err(e) if once.is_some() && cancelled_on(&e, 2) == Some(true) => return Ok(None),
                 Err(e) if cancelled_on(&e, 0).is_some() || cancelled_on(&e, 1).is_some() => {
                     // Lost the race (or a transaction conflict): back off a little and retry.
                     let ms = 5 + u64::from(attempt) * 5 + (rand_jitter() % 10);
@@ -76,28 +129,6 @@ impl EventLog for DynamoStore {
         Err(StoreError::Unavailable(format!(
             "event log of {session_id}: too many concurrent appends"
         )))
-    }
-
-    async fn since(
-        &self,
-        session_id: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<Envelope>, StoreError> {
-        let items = self
-            .query(
-                pk(session_id),
-                format!("E#{:012}", since + 1),
-                "E$".into(),
-                limit,
-            )
-            .await?;
-        items
-            .iter()
-            .map(|i| {
-                serde_json::from_str(&get_s(i, "body").unwrap_or_default()).map_err(unavailable)
-            })
-            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ pub(super) struct SessionRow {
     results: BTreeMap<String, FileResult>,
     last_progress_ms: Option<u64>,
     events: Vec<Envelope>,
+    once: std::collections::HashSet<String>,
     pages: HashMap<String, Option<String>>,
     targets: Vec<String>,
 }
@@ -231,6 +232,33 @@ impl EventLog for MemoryStore {
         };
         row.events.push(env.clone());
         Ok(env)
+    }
+
+    async fn append_once(
+        &self,
+        session_id: &str,
+        key: &str,
+        message: &ServerMessage,
+    ) -> Result<Option<Envelope>, StoreError> {
+        {
+            let mut rows = self
+                .rows
+                .lock()
+                .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+            let row = rows.entry(session_id.to_string()).or_default();
+            if !row.once.insert(key.to_string()) {
+                return Ok(None);
+            }
+            let env = Envelope {
+                session_id: session_id.to_string(),
+                seq: row.events.len() as u64 + 1,
+                ts: None,
+                req_id: None,
+                message: message.clone(),
+            };
+            row.events.push(env.clone());
+            Ok(Some(env))
+        }
     }
 
     async fn since(

@@ -10,6 +10,7 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 
 use crate::ports::*;
 
+pub mod faults;
 mod notifier;
 mod ocr;
 mod reports;

@@ -9,10 +9,17 @@ use super::{Engine, EngineError, RESULTS_PAGE};
 use crate::ports::*;
 
 impl Engine {
-    /// Builds the report from every result and sends COMPLETE (once).
+    /// Builds the report from every result and sends COMPLETE (once). A retry that finds the
+    /// scan COMPLETE builds the message again and logs it if the first attempt stopped
+    /// between the move to COMPLETE and the log.
     pub async fn finalize(&self, session_id: &str) -> Result<(), EngineError> {
         let s = self.session(session_id).await?;
-        if s.status != SessionStatus::Finalizing {
+        let stored = match s.status {
+            SessionStatus::Finalizing => None,
+            SessionStatus::Complete => s.report_url.clone(),
+            _ => return Ok(()),
+        };
+        if s.status == SessionStatus::Complete && stored.is_none() {
             return Ok(());
         }
         let report_all = s.target_count == 0;
@@ -72,23 +79,29 @@ impl Engine {
         };
         let report_err =
             |e: &dyn std::fmt::Display| EngineError::Report(ReportStoreError(e.to_string()));
-        let mut out = self.ports.reports.writer(session_id).await?;
-        builder
-            .finish(&summary, &mut out)
-            .map_err(|e| report_err(&e))?;
-        let url = out.store().await?;
-        if self
-            .ports
-            .sessions
-            .transition(
-                session_id,
-                SessionStatus::Finalizing,
-                SessionStatus::Complete,
-                finished,
-                Some(url.clone()),
-            )
-            .await?
-        {
+        let url = match stored {
+            Some(url) => url,
+            None => {
+                let mut out = self.ports.reports.writer(session_id).await?;
+                builder
+                    .finish(&summary, &mut out)
+                    .map_err(|e| report_err(&e))?;
+                out.store().await?
+            }
+        };
+        let won = s.status == SessionStatus::Finalizing
+            && self
+                .ports
+                .sessions
+                .transition(
+                    session_id,
+                    SessionStatus::Finalizing,
+                    SessionStatus::Complete,
+                    finished,
+                    Some(url.clone()),
+                )
+                .await?;
+        if won || s.status == SessionStatus::Complete {
             if let Ok(mut f) = self.finders.lock() {
                 f.remove(session_id);
             }
@@ -101,8 +114,9 @@ impl Engine {
                     "; {needs_ocr} files have pages without a text layer (scans: only OCR can read them)"
                 ));
             }
-            self.emit(
+            self.emit_once(
                 session_id,
+                "complete",
                 ServerMessage::Complete {
                     download_url: url,
                     total_matches: s.matches,

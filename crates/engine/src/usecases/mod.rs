@@ -120,6 +120,24 @@ impl Engine {
         self.number_and_publish(session, &message).await
     }
 
+    /// Logs and delivers `message` unless one was logged under `key` before.
+    async fn emit_once(
+        &self,
+        session: &str,
+        key: &str,
+        message: ServerMessage,
+    ) -> Result<(), EngineError> {
+        let _order = self.emit_lock.lock().await;
+        let ts = self.ports.clock.now_ms();
+        if let Some(mut env) = self.ports.events.append_once(session, key, &message).await? {
+            env.ts = Some(ts);
+            if let Err(e) = self.ports.notifier.publish(&env).await {
+                tracing::warn!(session, error = %e, "publish failed");
+            }
+        }
+        Ok(())
+    }
+
     /// Appends to the event log (which numbers the message) and delivers; the caller holds
     /// `emit_lock`.
     async fn number_and_publish(

@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS events (
     body TEXT NOT NULL,
     PRIMARY KEY (session, seq)
 );
+CREATE TABLE IF NOT EXISTS events_once (
+    session TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (session, key)
+);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     body TEXT NOT NULL,
