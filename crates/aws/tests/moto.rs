@@ -9,6 +9,8 @@ use isoscan_aws::sqs::SqsQueue;
 use isoscan_aws::testing::{config, unique};
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
+use std::time::Duration;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The suites that race DynamoDB writes on purpose (eight finalize claims, ten appends) run
@@ -574,4 +576,60 @@ async fn textract_reads_one_page_as_bytes_and_many_through_s3() {
         },
     )
     .await;
+}
+
+/// The fault-injection loop on DynamoDB and SQS: a fault at every `ISOSCAN_FAULT_STEP`th call
+/// (10 unless set; 1 for every call) of a 10-file scan, failing it or stopping its invocation,
+/// with SQS's own redelivery (a stopped invocation's messages come back when their visibility
+/// ends; a retry's delay is the message's visibility).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_at_any_call_of_a_scan_on_dynamodb_and_sqs_leaves_it_exact() {
+    use isoscan_engine::memory::{MemoryNotifier, MemoryReports, MemorySource, SystemClock, TextExtractor};
+    use isoscan_engine::suite::faults::{every_fault, Delivering, Fault};
+    use isoscan_engine::Ports;
+    let _shared = EMULATOR.read().await;
+    let step = std::env::var("ISOSCAN_FAULT_STEP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let conf = config().await;
+    let fresh = || {
+        let conf = conf.clone();
+        async move {
+            let c = aws_sdk_dynamodb::Client::new(&conf);
+            let store = Arc::new(DynamoStore::new(c, unique("faults")));
+            store.create_table().await.expect("table");
+            let sqs = aws_sdk_sqs::Client::new(&conf);
+            let url = SqsQueue::create(&sqs, &unique("faults")).await.expect("queue");
+            let mut source = MemorySource {
+                page_size: 7,
+                ..Default::default()
+            };
+            for i in 0..10 {
+                let text = if i % 3 == 0 { format!("HC-{i:04}") } else { "none".into() };
+                source.files.insert(format!("d/f{i:02}.pdf"), text.into_bytes());
+            }
+            Ports {
+                sessions: store.clone(),
+                events: store,
+                queue: Arc::new(SqsQueue::new(sqs, url)),
+                source: Arc::new(source),
+                extractor: Arc::new(TextExtractor),
+                ocr: None,
+                notifier: Arc::new(MemoryNotifier::default()),
+                reports: Arc::new(MemoryReports::default()),
+                uploads: Arc::new(isoscan_engine::memory::MemoryUploads::new()),
+                clock: Arc::new(SystemClock),
+            }
+        }
+    };
+    // Visibility 0: a stopped invocation's messages are visible again at once; a retry waits
+    // its delay (SQS rounds it up to a second), which the empty receive outwaits.
+    let how = Delivering {
+        visibility: Duration::ZERO,
+        drain_wait: Duration::from_secs(2),
+        twice: false,
+    };
+    let (calls, _) = every_fault(fresh, "memory:", 10, &[Fault::Fail, Fault::Stop], how, step).await;
+    assert!(calls > 4 * 10, "{calls} calls");
 }

@@ -759,6 +759,7 @@ async fn a_fault_at_any_call_of_a_scan_leaves_it_exact() {
     use suite::faults::{every_fault, Delivering, Fault};
     let how = Delivering {
         visibility: Duration::from_millis(15),
+        drain_wait: Duration::from_millis(30),
         twice: false,
     };
     let (calls, swept) = every_fault(
@@ -782,6 +783,7 @@ async fn concurrent_duplicate_deliveries_with_a_fault_leave_a_scan_exact() {
     use suite::faults::{every_fault, Delivering, Fault};
     let how = Delivering {
         visibility: Duration::from_millis(15),
+        drain_wait: Duration::from_millis(30),
         twice: true,
     };
     every_fault(

@@ -296,6 +296,9 @@ pub fn faulty(p: &Ports, faults: &Arc<Faults>) -> Ports {
 #[derive(Debug, Clone, Copy)]
 pub struct Delivering {
     pub visibility: Duration,
+    /// How long an empty receive waits: longer than a retry's delay, so that a run ends only
+    /// when no message is left.
+    pub drain_wait: Duration,
     pub twice: bool,
 }
 
@@ -349,7 +352,7 @@ pub async fn run_scan(
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let got = queue
-            .receive(10, how.visibility, how.visibility * 2)
+            .receive(10, how.visibility, how.drain_wait)
             .await
             .expect("receive");
         if got.is_empty() {
