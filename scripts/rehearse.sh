@@ -7,7 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-for b in ws-connect ws-disconnect ws-message worker dlq-drain link; do
+for b in ws-connect ws-disconnect ws-message worker dlq-drain link sweeper; do
   [ -f "target/lambda/$b/bootstrap.zip" ] || {
     echo "target/lambda/$b/bootstrap.zip is missing: cargo lambda build --output-format zip -p isoscan-lambda" >&2
     exit 1

@@ -9,6 +9,8 @@ import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integra
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwactions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -60,6 +62,14 @@ export class IsoscanStack extends Stack {
       timeToLiveAttribute: "ttl",
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Sessions not ended carry `open`: the sweeper's index holds them and nothing else, keys
+    // only, so that counter writes never touch it.
+    table.addGlobalSecondaryIndex({
+      indexName: "open",
+      partitionKey: { name: "open", type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
 
     const bucket = new s3.Bucket(this, "Results", {
@@ -188,6 +198,13 @@ export class IsoscanStack extends Stack {
       TEXTRACT_JOB_TIMEOUT_S: String(Math.max(30, props.workerTimeoutS - 30)),
     });
     const drain = fn("dlq-drain", 60, {});
+    // Every 5 minutes: scans a stopped worker left with every result in, or in FINALIZING for
+    // 15 minutes, are moved on (SWEEP_IDLE_S).
+    const sweeper = fn("sweeper", 60, { SWEEP_IDLE_S: "900" });
+    new events.Rule(this, "Sweep", {
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 0 })],
+    });
 
     // Each function may do what its code does, on what it does it to.
     for (const f of [connect, message]) tokens.grantRead(f);
@@ -200,6 +217,10 @@ export class IsoscanStack extends Stack {
       queue.grantSendMessages(f);
       api.grantManageConnections(f);
     }
+    // The sweeper reads sessions (through the index) and claims finalization; it sends jobs
+    // and tells no client.
+    table.grant(sweeper, "dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem");
+    queue.grantSendMessages(sweeper);
     const objects = (f: lambda.Function, actions: string[], prefixes: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
     const listing = (f: lambda.Function, prefixes: string[]) =>

@@ -9,7 +9,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { ACTIONS, IsoscanProps, IsoscanStack } from "../lib/isoscan-stack";
 
-const BINARIES = ["ws-connect", "ws-disconnect", "ws-message", "worker", "dlq-drain", "link"];
+const BINARIES = ["ws-connect", "ws-disconnect", "ws-message", "worker", "dlq-drain", "link", "sweeper"];
 
 /** A folder shaped like `cargo lambda build --output-format zip` output. */
 function lambdaDir(): string {
@@ -54,6 +54,37 @@ test("DynamoDB: on demand, TTL, point-in-time recovery", () => {
       { AttributeName: "sk", KeyType: "RANGE" },
     ],
   });
+});
+
+test("DynamoDB: the sweeper's index of scans not ended, keys only", () => {
+  t.hasResourceProperties("AWS::DynamoDB::Table", {
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: "open",
+        KeySchema: [{ AttributeName: "open", KeyType: "HASH" }],
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      },
+    ],
+  });
+});
+
+test("the sweeper: every 5 minutes, reads sessions through the index, sends jobs, nothing else", () => {
+  const rules = Object.values(t.findResources("AWS::Events::Rule"));
+  assert.equal(rules.length, 1);
+  assert.equal(rules[0].Properties.ScheduleExpression, "rate(5 minutes)");
+  const target = JSON.stringify(rules[0].Properties.Targets);
+  assert.match(target, /sweeper/);
+  const permissions = Object.values(t.findResources("AWS::Lambda::Permission")).filter(
+    (p: any) => p.Properties.Principal === "events.amazonaws.com",
+  );
+  assert.equal(permissions.length, 1);
+  const actions = actionsOf(statementsOf(t, "sweeper"));
+  assert.deepEqual(
+    actions.filter((a) => !a.startsWith("logs:") && !a.startsWith("xray:")).sort(),
+    ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+  );
+  const resources = JSON.stringify(statementsOf(t, "sweeper").filter((s: any) => JSON.stringify(s.Action).includes("dynamodb")));
+  assert.match(resources, /index\/\*/, "the index is a resource of the grant");
 });
 
 test("S3: private, encrypted, TLS only, expiring, CORS for the dashboard only", () => {

@@ -51,7 +51,10 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
     let store = Arc::new(store);
     suite::session_store(store.clone(), "ttl").await;
     suite::event_log(store.clone(), "ttl").await;
-    store.connection_opened("c1", "alice", 1).await.expect("open");
+    store
+        .connection_opened("c1", "alice", 1)
+        .await
+        .expect("open");
     store.subscribe("ttl-s1", "c1", 1).await.expect("follow");
 
     let mut items = vec![];
@@ -71,12 +74,25 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
         }
     }
     let key = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
-        let s = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let s = |k: &str| {
+            i.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
         format!("{} {}", s("pk"), s("sk"))
     };
     let kinds: std::collections::BTreeSet<String> = items
         .iter()
-        .map(|i| key(i).split(['#', ' ']).nth(2).unwrap_or("").chars().take(4).collect())
+        .map(|i| {
+            key(i)
+                .split(['#', ' '])
+                .nth(2)
+                .unwrap_or("")
+                .chars()
+                .take(4)
+                .collect()
+        })
         .collect();
     assert!(items.len() > 50, "{} items", items.len());
     for i in &items {
@@ -113,8 +129,14 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
     unfinished.sort();
     assert_eq!(in_index, unfinished);
     assert!(in_index.contains(&"S#ttl-carol-0 META".to_string()));
-    assert!(!in_index.contains(&"S#ttl-carol-2 META".to_string()), "a cancelled scan");
-    assert!(!in_index.contains(&"S#ttl-s1 META".to_string()), "a complete scan");
+    assert!(
+        !in_index.contains(&"S#ttl-carol-2 META".to_string()),
+        "a cancelled scan"
+    );
+    assert!(
+        !in_index.contains(&"S#ttl-s1 META".to_string()),
+        "a complete scan"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -584,7 +606,9 @@ async fn textract_reads_one_page_as_bytes_and_many_through_s3() {
 /// ends; a retry's delay is the message's visibility).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fault_at_any_call_of_a_scan_on_dynamodb_and_sqs_leaves_it_exact() {
-    use isoscan_engine::memory::{MemoryNotifier, MemoryReports, MemorySource, SystemClock, TextExtractor};
+    use isoscan_engine::memory::{
+        MemoryNotifier, MemoryReports, MemorySource, SystemClock, TextExtractor,
+    };
     use isoscan_engine::suite::faults::{every_fault, Delivering, Fault};
     use isoscan_engine::Ports;
     let _shared = EMULATOR.read().await;
@@ -600,14 +624,22 @@ async fn a_fault_at_any_call_of_a_scan_on_dynamodb_and_sqs_leaves_it_exact() {
             let store = Arc::new(DynamoStore::new(c, unique("faults")));
             store.create_table().await.expect("table");
             let sqs = aws_sdk_sqs::Client::new(&conf);
-            let url = SqsQueue::create(&sqs, &unique("faults")).await.expect("queue");
+            let url = SqsQueue::create(&sqs, &unique("faults"))
+                .await
+                .expect("queue");
             let mut source = MemorySource {
                 page_size: 7,
                 ..Default::default()
             };
             for i in 0..10 {
-                let text = if i % 3 == 0 { format!("HC-{i:04}") } else { "none".into() };
-                source.files.insert(format!("d/f{i:02}.pdf"), text.into_bytes());
+                let text = if i % 3 == 0 {
+                    format!("HC-{i:04}")
+                } else {
+                    "none".into()
+                };
+                source
+                    .files
+                    .insert(format!("d/f{i:02}.pdf"), text.into_bytes());
             }
             Ports {
                 sessions: store.clone(),
@@ -630,6 +662,7 @@ async fn a_fault_at_any_call_of_a_scan_on_dynamodb_and_sqs_leaves_it_exact() {
         drain_wait: Duration::from_secs(2),
         twice: false,
     };
-    let (calls, _) = every_fault(fresh, "memory:", 10, &[Fault::Fail, Fault::Stop], how, step).await;
+    let (calls, _) =
+        every_fault(fresh, "memory:", 10, &[Fault::Fail, Fault::Stop], how, step).await;
     assert!(calls > 4 * 10, "{calls} calls");
 }

@@ -13,6 +13,6 @@ pub mod suite;
 pub mod usecases;
 
 pub use usecases::{
-    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, UploadQuota,
-    MAX_RECEIVES, REPLAY_PAGE, Swept,
+    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, Swept, UploadQuota,
+    MAX_RECEIVES, REPLAY_PAGE,
 };

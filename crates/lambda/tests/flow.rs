@@ -422,7 +422,11 @@ async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
                 receives += 1;
                 continue;
             }
-            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
+            assert!(r
+                .dep
+                .worker(std::slice::from_ref(&job), None)
+                .await
+                .is_empty());
             delete(&r, &receipt).await;
         }
         for (job, receipt) in take_from(&r, &r.dead_letters, 30).await {
@@ -790,7 +794,11 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
         }
         assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
         for (job, receipt) in take(&r, 30).await {
-            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
+            assert!(r
+                .dep
+                .worker(std::slice::from_ref(&job), None)
+                .await
+                .is_empty());
             delete(&r, &receipt).await;
         }
     }
@@ -914,7 +922,11 @@ async fn run_to_the_end(
         }
         assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
         for (job, receipt) in take(r, 30).await {
-            assert!(r.dep.worker(std::slice::from_ref(&job), None).await.is_empty());
+            assert!(r
+                .dep
+                .worker(std::slice::from_ref(&job), None)
+                .await
+                .is_empty());
             delete(r, &receipt).await;
         }
     }

@@ -145,7 +145,9 @@ pub(super) fn contended(
                 Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
             )
         }),
-        Some(E::TransactionInProgressException(_) | E::ProvisionedThroughputExceededException(_)) => true,
+        Some(
+            E::TransactionInProgressException(_) | E::ProvisionedThroughputExceededException(_),
+        ) => true,
         Some(other) => other.meta().code() == Some("ThrottlingException"),
         None => false,
     }

@@ -86,8 +86,7 @@ impl SessionStore for MemoryStore {
             if let Some(next) = row.pages.get(page) {
                 return Ok(Listed::Repeated { next: next.clone() });
             }
-            row.pages
-                .insert(page.to_string(), next.map(str::to_string));
+            row.pages.insert(page.to_string(), next.map(str::to_string));
             let s = session_mut(row)?;
             s.total += files;
             s.skipped += skipped;

@@ -441,7 +441,11 @@ pub async fn assert_exact(ports: &Ports, end: &RunEnd, files: u64, label: &str) 
     );
     let matches = results.iter().filter(|r| r.is_match()).count() as u64;
     let errors = results.iter().filter(|r| r.is_error()).count() as u64;
-    assert_eq!((s.matches, s.errors), (matches, errors), "{label}: counters");
+    assert_eq!(
+        (s.matches, s.errors),
+        (matches, errors),
+        "{label}: counters"
+    );
     let events = ports
         .events
         .since(&s.id, 0, 1_000_000)

@@ -78,7 +78,10 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
 
     // Listing: counted once per page, whatever the cursor's length; a retry gets the cursor
     // the first count recorded, not the one it brings.
-    let long_cursor = format!("{{\"pending\":[{}]}}", vec!["\"1AbCdEfGhIjKlMnOpQrStUvWxYz0123\""; 150].join(","));
+    let long_cursor = format!(
+        "{{\"pending\":[{}]}}",
+        vec!["\"1AbCdEfGhIjKlMnOpQrStUvWxYz0123\""; 150].join(",")
+    );
     let Listed::Counted(after) = store
         .add_listed(&id, "", Some(&long_cursor), 3, 1)
         .await
@@ -330,8 +333,10 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         .into_iter()
         .filter(|s| s.id.starts_with(&format!("{prefix}-carol-")))
         .collect();
-    let mut ids: Vec<(String, SessionStatus)> =
-        unfinished.iter().map(|s| (s.id.clone(), s.status)).collect();
+    let mut ids: Vec<(String, SessionStatus)> = unfinished
+        .iter()
+        .map(|s| (s.id.clone(), s.status))
+        .collect();
     ids.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         ids,

@@ -129,7 +129,12 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let _order = self.emit_lock.lock().await;
         let ts = self.ports.clock.now_ms();
-        if let Some(mut env) = self.ports.events.append_once(session, key, &message).await? {
+        if let Some(mut env) = self
+            .ports
+            .events
+            .append_once(session, key, &message)
+            .await?
+        {
             env.ts = Some(ts);
             if let Err(e) = self.ports.notifier.publish(&env).await {
                 tracing::warn!(session, error = %e, "publish failed");
