@@ -266,6 +266,7 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
         BTreeSet::from([
             "dlq-drain",
             "link",
+            "sweeper",
             "worker",
             "ws-connect",
             "ws-disconnect",
@@ -308,6 +309,7 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     for name in ["ws-disconnect", "ws-message", "worker", "dlq-drain"] {
         cold_start(&stack, name).await;
     }
+    let sweeper = cold_start(&stack, "sweeper").await;
     function_env(&stack, "link").await;
     LinkService::from_env()
         .await
@@ -427,7 +429,13 @@ async fn the_deployed_stack_scans_an_s3_prefix_and_an_upload_to_the_end() {
     )
     .await;
     assert_eq!(started["type"], "STARTED", "{started}");
+    // The sweeper, as deployed, finds the scan through the table's index and leaves it to the
+    // workers: its files are not all in.
+    let swept = sweeper.sweep().await.expect("sweep");
+    assert_eq!((swept.unfinished, swept.resumed), (1, 0), "{swept:?}");
     let (end, got) = until_the_end(&worker, &poller, &alice, 0).await;
+    let swept = sweeper.sweep().await.expect("sweep");
+    assert_eq!((swept.unfinished, swept.resumed), (0, 0), "{swept:?}");
     assert_eq!(end["type"], "COMPLETE", "{end}");
     assert_eq!(end["total_files"], 300);
     assert_eq!(end["total_processed"], 300);
