@@ -9,7 +9,9 @@ use isoscan_core::targets::TargetList;
 use isoscan_engine::memory::*;
 use isoscan_engine::ports::*;
 use isoscan_engine::suite;
-use isoscan_engine::{Engine, EngineConfig, EngineError, Ports, ScanRequest, UploadQuota};
+use isoscan_engine::{
+    Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, UploadQuota,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_store_suite() {
@@ -795,4 +797,43 @@ async fn concurrent_duplicate_deliveries_with_a_fault_leave_a_scan_exact() {
         1,
     )
     .await;
+}
+
+/// A batch given an instant already past starts no file and hands back every one as a job;
+/// given time, it runs them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_past_its_instant_hands_back_the_files_it_did_not_start() {
+    let r = rig(plain_source(12));
+    let s = start(&r).await;
+    let queue = r.engine.ports.queue.clone();
+    let list = queue
+        .receive(10, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(r.engine.run_job(&list[0], None).await, JobOutcome::Done);
+    let batch = queue
+        .receive(10, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| matches!(d.job, Job::Files { .. }))
+        .expect("a file batch");
+    let outcome = r
+        .engine
+        .run_job(&batch, Some(std::time::Instant::now()))
+        .await;
+    assert_eq!(outcome, JobOutcome::Rest(batch.job.clone()));
+    assert_eq!(r.store.get(&s.id).await.unwrap().unwrap().processed, 0);
+    let later = std::time::Instant::now() + Duration::from_secs(60);
+    assert_eq!(
+        r.engine.run_job(&batch, Some(later)).await,
+        JobOutcome::Done
+    );
+    let Job::Files { files, .. } = &batch.job else {
+        unreachable!()
+    };
+    assert_eq!(
+        r.store.get(&s.id).await.unwrap().unwrap().processed,
+        files.len() as u64
+    );
 }

@@ -1295,3 +1295,56 @@ async fn a_job_that_fails_is_logged_without_its_links() {
     );
     assert_logs_hold_no_secret();
 }
+
+/// Within its reserve of the deadline the worker starts nothing: each job goes back as a new
+/// message (received once, not counted as a failure) and the scan still ends exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_its_deadline_the_worker_puts_jobs_back_unstarted() {
+    let r = rig().await;
+    let c1 = unique("c1");
+    r.dep
+        .connect(&c1, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    let (key, codes) = upload_drawings(&r, 12).await;
+    let session = start_upload_scan(&r, &c1, &key, &codes).await;
+
+    let first = take(&r, 30).await;
+    assert!(!first.is_empty());
+    let records: Vec<QueuedJob> = first.iter().map(|(j, _)| j.clone()).collect();
+    let failed = r.dep.worker(&records, Some(Instant::now())).await;
+    assert!(failed.is_empty(), "nothing failed: {failed:?}");
+    for (_, receipt) in &first {
+        delete(&r, receipt).await;
+    }
+    let again = take(&r, 30).await;
+    let bodies = |v: &[(QueuedJob, String)]| {
+        let mut b: Vec<String> = v.iter().map(|(j, _)| j.body.clone()).collect();
+        b.sort();
+        b
+    };
+    assert_eq!(bodies(&again), bodies(&first), "the same jobs, put back");
+    assert!(
+        again.iter().all(|(j, _)| j.receive_count == 1),
+        "as new messages"
+    );
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!((s.total, s.processed), (0, 0), "nothing was started");
+
+    for (_, receipt) in &again {
+        r.sqs
+            .change_message_visibility()
+            .queue_url(&r.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("release");
+    }
+    run_to_the_end(&r, &session).await;
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status, s.total, s.processed),
+        (SessionStatus::Complete, 12, 12)
+    );
+}
