@@ -50,7 +50,21 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
     store.create_table().await.expect("create table");
     let store = Arc::new(store);
     suite::session_store(store.clone(), "ttl").await;
-    suite::event_log(store.clone(), "ttl").await;
+    // Events one after another (the racing appends are the event-log suite's own test).
+    let progress = isoscan_core::protocol::ServerMessage::Cancelled {
+        message: "x".into(),
+    };
+    store.append("ttl-s1", &progress).await.expect("append");
+    assert!(store
+        .append_once("ttl-s1", "complete", &progress)
+        .await
+        .expect("once")
+        .is_some());
+    assert!(store
+        .append_once("ttl-s1", "complete", &progress)
+        .await
+        .expect("twice")
+        .is_none());
     store
         .connection_opened("c1", "alice", 1)
         .await
@@ -94,13 +108,14 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
                 .collect()
         })
         .collect();
-    assert!(items.len() > 50, "{} items", items.len());
+    assert!(items.len() > 30, "{} items", items.len());
     for i in &items {
         assert!(i.contains_key("ttl"), "no ttl on {}", key(i));
         assert!(key(i).len() < 1024, "a key of {} bytes", key(i).len());
     }
-    // Sessions, targets, pages, results, the counter, events, connections and subscriptions.
-    for kind in ["META", "T", "P", "R", "SEQ", "E", "C"] {
+    // Sessions, targets, pages, results, the counter, events, once-keys, connections and
+    // subscriptions.
+    for kind in ["META", "T", "P", "R", "SEQ", "E", "K", "C"] {
         assert!(
             kinds.iter().any(|k| k.starts_with(kind)),
             "no {kind} item among {kinds:?}"

@@ -119,46 +119,33 @@ impl SessionStore for DynamoStore {
                 .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
         let u = u.build().map_err(unavailable)?;
-        let mut attempt = 0;
-        loop {
-            let r = self
-                .client
-                .transact_write_items()
-                .transact_items(put(
-                    &self.table,
-                    mark.clone(),
-                    Some("attribute_not_exists(pk)"),
-                )?)
-                .transact_items(TransactWriteItem::builder().update(u.clone()).build())
-                .send()
-                .await;
-            return match r {
-                Ok(_) => Ok(Listed::Counted(self.must(id).await?)),
-                Err(e) if cancelled_on(&e, 0) == Some(true) => {
-                    let out = self
-                        .client
-                        .get_item()
-                        .table_name(&self.table)
-                        .key("pk", pk(id))
-                        .key("sk", s(page_key(page)))
-                        .consistent_read(true)
-                        .send()
-                        .await
-                        .map_err(|e| unavailable(crate::describe(&e)))?;
-                    Ok(Listed::Repeated {
-                        next: out.item().and_then(|i| get_s(i, "next")),
-                    })
-                }
-                Err(e) if cancelled_on(&e, 1) == Some(true) => {
-                    Err(StoreError::NotFound(id.to_string()))
-                }
-                Err(e) if contended(&e) && attempt + 1 < CONTENDED_TRIES => {
-                    back_off(attempt).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(e) => Err(unavailable(crate::describe(&e))),
-            };
+        let r = self
+            .transact(vec![
+                put(&self.table, mark, Some("attribute_not_exists(pk)"))?,
+                TransactWriteItem::builder().update(u).build(),
+            ])
+            .await;
+        match r {
+            Ok(()) => Ok(Listed::Counted(self.must(id).await?)),
+            Err(e) if cancelled_on(&e, 0) == Some(true) => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", pk(id))
+                    .key("sk", s(page_key(page)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(crate::describe(&e)))?;
+                Ok(Listed::Repeated {
+                    next: out.item().and_then(|i| get_s(i, "next")),
+                })
+            }
+            Err(e) if cancelled_on(&e, 1) == Some(true) => {
+                Err(StoreError::NotFound(id.to_string()))
+            }
+            Err(e) => Err(unavailable(crate::describe(&e))),
         }
     }
 
@@ -183,36 +170,23 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":e", n(u64::from(result.is_error())))
             .build()
             .map_err(unavailable)?;
-        let mut attempt = 0;
-        loop {
-            let r = self
-                .client
-                .transact_write_items()
-                .transact_items(put(
-                    &self.table,
-                    item.clone(),
-                    Some("attribute_not_exists(pk)"),
-                )?)
-                .transact_items(TransactWriteItem::builder().update(u.clone()).build())
-                .send()
-                .await;
-            return match r {
-                Ok(_) => Ok(Recorded::Inserted(self.must(id).await?)),
-                Err(e) if cancelled_on(&e, 0) == Some(true) => {
-                    Ok(Recorded::Duplicate(self.must(id).await?))
-                }
-                Err(e) if cancelled_on(&e, 1) == Some(true) => {
-                    Err(StoreError::NotFound(id.to_string()))
-                }
-                // Fifty workers recording files of one scan collide on its counters: sent
-                // again here, not by a redelivery that costs a receive.
-                Err(e) if contended(&e) && attempt + 1 < CONTENDED_TRIES => {
-                    back_off(attempt).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(e) => Err(unavailable(crate::describe(&e))),
-            };
+        // Fifty workers recording files of one scan collide on its counters: `transact` sends
+        // a contended write again here, not through a redelivery that costs a receive.
+        let r = self
+            .transact(vec![
+                put(&self.table, item, Some("attribute_not_exists(pk)"))?,
+                TransactWriteItem::builder().update(u).build(),
+            ])
+            .await;
+        match r {
+            Ok(()) => Ok(Recorded::Inserted(self.must(id).await?)),
+            Err(e) if cancelled_on(&e, 0) == Some(true) => {
+                Ok(Recorded::Duplicate(self.must(id).await?))
+            }
+            Err(e) if cancelled_on(&e, 1) == Some(true) => {
+                Err(StoreError::NotFound(id.to_string()))
+            }
+            Err(e) => Err(unavailable(crate::describe(&e))),
         }
     }
 

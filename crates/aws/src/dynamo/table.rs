@@ -53,6 +53,35 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Sends a transaction, again (after a jittered wait) while it fails only because another
+    /// transaction touched its items or a partition was throttled.
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        >,
+    > {
+        let mut attempt = 0;
+        loop {
+            let r = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match r {
+                Err(e) if contended(&e) && attempt + 1 < CONTENDED_TRIES => {
+                    back_off(attempt).await;
+                    attempt += 1;
+                }
+                r => return r.map(|_| ()),
+            }
+        }
+    }
+
     /// The `META` item of a session or connection, read consistently.
     pub(super) async fn meta(&self, pk_value: AttributeValue) -> Result<Option<Item>, StoreError> {
         let out = self

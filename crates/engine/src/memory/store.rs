@@ -222,15 +222,7 @@ impl EventLog for MemoryStore {
             .lock()
             .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
         let row = rows.entry(session_id.to_string()).or_default();
-        let env = Envelope {
-            session_id: session_id.to_string(),
-            seq: row.events.len() as u64 + 1,
-            ts: None,
-            req_id: None,
-            message: message.clone(),
-        };
-        row.events.push(env.clone());
-        Ok(env)
+        Ok(push_event(row, session_id, message))
     }
 
     async fn append_once(
@@ -248,15 +240,7 @@ impl EventLog for MemoryStore {
             if !row.once.insert(key.to_string()) {
                 return Ok(None);
             }
-            let env = Envelope {
-                session_id: session_id.to_string(),
-                seq: row.events.len() as u64 + 1,
-                ts: None,
-                req_id: None,
-                message: message.clone(),
-            };
-            row.events.push(env.clone());
-            Ok(Some(env))
+            Ok(Some(push_event(row, session_id, message)))
         }
     }
 
@@ -282,4 +266,17 @@ impl EventLog for MemoryStore {
             })
             .unwrap_or_default())
     }
+}
+
+/// Numbers a message as the session's next event and keeps it.
+fn push_event(row: &mut SessionRow, session_id: &str, message: &ServerMessage) -> Envelope {
+    let env = Envelope {
+        session_id: session_id.to_string(),
+        seq: row.events.len() as u64 + 1,
+        ts: None,
+        req_id: None,
+        message: message.clone(),
+    };
+    row.events.push(env.clone());
+    env
 }
