@@ -342,11 +342,8 @@ pub async fn run_scan(
         })
         .await
         .expect("start the scan");
-    if let Some((at, f)) = fault {
-        faults.arm(at, f);
-    } else {
-        faults.arm(0, Fault::Fail);
-    }
+    let (at, f) = fault.unwrap_or((0, Fault::Fail));
+    faults.arm(at, f);
     let queue = ports.queue.clone();
     let (mut swept_running, mut swept_finalizing) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(120);
