@@ -152,7 +152,7 @@ export function App() {
               </p>
             )}
           </section>
-          <CodesPanel rows={state.rows} status={state.status} codesFound={state.codesFound} codesNotFound={state.codesNotFound} />
+          <CodesPanel rows={state.rows} status={state.status} codesFound={state.codesFound} codesNotFound={state.codesNotFound} codesFoundCount={state.codesFoundCount} codesNotFoundCount={state.codesNotFoundCount} />
         </aside>
         <div className="min-w-0 space-y-5">
           <ProgressPanel state={state} now={now} />

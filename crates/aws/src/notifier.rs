@@ -13,7 +13,8 @@ use isoscan_engine::ports::{Notifier, NotifyError};
 
 use crate::dynamo::DynamoStore;
 
-pub const MAX_MESSAGE: usize = 128 * 1024;
+/// API Gateway's frame, as the protocol bounds every message.
+pub const MAX_MESSAGE: usize = isoscan_core::protocol::MESSAGE_MAX;
 
 pub struct ApiGatewayNotifier {
     pub client: Client,

@@ -254,7 +254,7 @@ async fn run_until_final(r: &Rig, id: &str, workers: usize) -> Session {
         let rx = rx.clone();
         handles.push(tokio::spawn(async move { e.work(rx).await }));
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let s = loop {
         let s = r.store.get(id).await.unwrap().unwrap();
         if s.status.is_final() || std::time::Instant::now() > deadline {
@@ -708,8 +708,8 @@ async fn expiring_links_are_signed_anew_for_the_report_and_for_a_client_that_ask
         }
         other => panic!("{other:?}"),
     };
-    let first = snapshot(r.engine.sync_state(&s.id, "me", false).await.unwrap());
-    let second = snapshot(r.engine.sync_state(&s.id, "me", false).await.unwrap());
+    let first = snapshot(r.engine.sync_state(&s.id, "me", None, false).await.unwrap());
+    let second = snapshot(r.engine.sync_state(&s.id, "me", None, false).await.unwrap());
     assert_eq!(first.len(), live.len());
     assert!(
         first
@@ -718,6 +718,171 @@ async fn expiring_links_are_signed_anew_for_the_report_and_for_a_client_that_ask
         "{first:?}"
     );
     assert!(first.iter().zip(&second).all(|(a, b)| a != b));
+}
+
+/// The length of `m` as the client gets it.
+fn wire_len(session: &str, m: &ServerMessage) -> usize {
+    let env = isoscan_core::protocol::Envelope {
+        session_id: session.into(),
+        seq: u64::MAX,
+        ts: Some(u64::MAX),
+        req_id: Some("r".repeat(64)),
+        message: m.clone(),
+    };
+    serde_json::to_string(&env).unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_thousand_codes_complete_in_messages_that_fit_and_a_report_with_every_code() {
+    use calamine::Reader;
+    use isoscan_core::protocol::{COMPLETE_CODES_MAX, MESSAGE_MAX};
+    let r = rig(plain_source(40));
+    let codes: Vec<String> = (0..50_000).map(|i| format!("HC-{i:04}")).collect();
+    let s = r
+        .engine
+        .start_scan(ScanRequest {
+            owner: "me".into(),
+            source: "memory:".into(),
+            targets: Some(TargetList {
+                codes,
+                duplicates: 0,
+                sheet: "Sheet1".into(),
+                column: "A".into(),
+                header: None,
+            }),
+            pattern: None,
+        })
+        .await
+        .unwrap();
+    let done = run_until_final(&r, &s.id, 4).await;
+    assert_eq!(done.status, SessionStatus::Complete);
+    let complete = r
+        .notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| matches!(e.message, ServerMessage::Complete { .. }))
+        .cloned()
+        .expect("COMPLETE");
+    assert!(wire_len(&s.id, &complete.message) <= MESSAGE_MAX);
+    let ServerMessage::Complete {
+        codes_found,
+        codes_not_found,
+        codes_found_count,
+        codes_not_found_count,
+        codes_truncated,
+        ..
+    } = &complete.message
+    else {
+        unreachable!()
+    };
+    // f000, f004, ... f036 hold HC-0000, HC-0004, ... HC-0036.
+    assert_eq!((*codes_found_count, *codes_not_found_count), (10, 49_990));
+    assert!(codes_truncated);
+    assert_eq!(codes_found.len(), 10);
+    assert_eq!(codes_not_found.len(), COMPLETE_CODES_MAX);
+    // In list order.
+    assert_eq!(&codes_not_found[..3], ["HC-0001", "HC-0002", "HC-0003"]);
+    // A client that reloads gets the counts and the cut lists, in one message that fits.
+    let sync = r.engine.sync_state(&s.id, "me", None, true).await.unwrap();
+    assert!(wire_len(&s.id, &sync) <= MESSAGE_MAX);
+    let ServerMessage::SyncState { session, .. } = &sync else {
+        panic!("{sync:?}")
+    };
+    assert_eq!(session.codes_not_found_count, 49_990);
+    assert!(session.codes_truncated);
+    // The report lists every code.
+    let bytes = r.reports.reports.lock().unwrap()[&s.id].clone();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    let rows = book.worksheet_range("Codes").expect("sheet");
+    assert_eq!(rows.rows().count(), 50_001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reload_after_5000_matches_gets_every_row_in_messages_that_fit() {
+    use isoscan_core::protocol::{ClientMessage, MESSAGE_MAX};
+    use isoscan_engine::Step;
+    let mut src = MemorySource {
+        page_size: 500,
+        ..Default::default()
+    };
+    for i in 0..5_000 {
+        src.files.insert(
+            format!(
+                "area-{:02}/line-{i:05}/isometric-drawing-{i:05}.pdf",
+                i % 50
+            ),
+            format!("see HC-{i:05} and HC-{:05}", i + 1).into_bytes(),
+        );
+    }
+    let r = rig(src);
+    let s = start(&r).await;
+    let done = run_until_final(&r, &s.id, 4).await;
+    assert_eq!(
+        (done.status, done.matches),
+        (SessionStatus::Complete, 5_000)
+    );
+    // A client reloads with nothing; each `subscribe` gets a snapshot and one page of the log
+    // after it (as a replay cut short by its time would), then subscribes again from there.
+    let mut rows = std::collections::HashSet::new();
+    let mut since = None;
+    let mut snapshots = 0;
+    loop {
+        let steps = r
+            .engine
+            .answer(
+                "me",
+                ClientMessage::Subscribe {
+                    session_id: s.id.clone(),
+                    since,
+                    original: false,
+                },
+            )
+            .await;
+        let mut last = None;
+        let mut replayed = 0;
+        for step in steps {
+            match step {
+                Step::Reply { message, .. } => {
+                    assert!(wire_len(&s.id, &message) <= MESSAGE_MAX);
+                    let ServerMessage::SyncState {
+                        matches, last_seq, ..
+                    } = message
+                    else {
+                        panic!("{message:?}")
+                    };
+                    assert!(last_seq >= since.unwrap_or(0));
+                    snapshots += 1;
+                    rows.extend(matches.into_iter().map(|m| m.path));
+                    last = Some(last_seq);
+                }
+                Step::Follow { since: from, .. } => {
+                    assert_eq!(
+                        Some(from),
+                        last,
+                        "the follow starts where the snapshot ends"
+                    );
+                    let page = r.engine.replay(&s.id, from, 1_000).await.unwrap();
+                    replayed = page.len();
+                    for env in page {
+                        assert!(env.seq > from);
+                        last = Some(env.seq);
+                        if let ServerMessage::MatchFound { data } = env.message {
+                            rows.insert(data.path);
+                        }
+                    }
+                }
+            }
+        }
+        if replayed == 0 {
+            break;
+        }
+        since = last;
+    }
+    assert_eq!(rows.len(), 5_000);
+    // More than one snapshot, none of them the whole log.
+    assert!(snapshots > 2, "{snapshots}");
 }
 
 /// A memory source of `n` drawings as text, every fourth with a code, listed 7 to a page.

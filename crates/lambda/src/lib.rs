@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use isoscan_aws::cognito::{CognitoSettings, CognitoVerifier, TokenError};
 use isoscan_aws::dynamo::DynamoStore;
 use isoscan_aws::links::{LinkError, LinkSigner, LINK_TTL};
-use isoscan_aws::notifier::{ApiGatewayNotifier, Posted, MAX_MESSAGE};
+use isoscan_aws::notifier::{ApiGatewayNotifier, Posted};
 use isoscan_aws::ocr::TextractPages;
 use isoscan_aws::s3::{Bucket, S3Reports, S3Source, S3Uploads};
 use isoscan_aws::secrets::CachedSecret;
@@ -205,6 +205,10 @@ pub struct QueuedJob {
 /// Time the worker keeps in hand at the end of an invocation: no file starts later than this
 /// before the function's deadline (a file's extraction is bounded at 30 s).
 pub const BATCH_RESERVE: Duration = Duration::from_secs(40);
+
+/// How long one `subscribe` replays the log: API Gateway gives a route 29 s, the function as
+/// long; a scan with 100,000 messages is replayed over several requests.
+pub const REPLAY_TIME: Duration = Duration::from_secs(20);
 
 /// The instant of a Lambda deadline given in milliseconds since the epoch.
 pub fn deadline_of(deadline_ms: u64) -> std::time::Instant {
@@ -434,8 +438,20 @@ impl Deployment {
         Ok(self.notifier.post(connection, &text).await?)
     }
 
-    /// `$default` and the action routes: one client message.
+    /// `$default` and the action routes: one client message, with [`REPLAY_TIME`] to replay.
     pub async fn message(&self, connection: &str, body: &str) -> anyhow::Result<()> {
+        let until = std::time::Instant::now() + REPLAY_TIME;
+        self.message_until(connection, body, until).await
+    }
+
+    /// One client message; a replay stops at `until` and tells the client to subscribe again
+    /// from the last `seq` it got (the next invocation goes on from there).
+    pub async fn message_until(
+        &self,
+        connection: &str,
+        body: &str,
+        until: std::time::Instant,
+    ) -> anyhow::Result<()> {
         let (req_id, parsed) = parse_request(body);
         // The scopes the engine asks about come from this copy: read again when too old.
         if let Err(e) = self.tokens.get().await {
@@ -467,33 +483,12 @@ impl Deployment {
                 return Ok(());
             }
         };
-        let mut replay_all = false;
         for step in self.engine.answer(&principal, msg).await {
             match step {
                 Step::Reply { session, message } => {
-                    let mut env = reply(&session, message);
-                    if serde_json::to_string(&env)?.len() > MAX_MESSAGE {
-                        // Too large for one API Gateway message: the counters alone, then the
-                        // whole log message by message.
-                        if let ServerMessage::SyncState {
-                            matches,
-                            errors,
-                            original,
-                            ..
-                        } = &mut env.message
-                        {
-                            matches.clear();
-                            errors.clear();
-                            if let Some(o) = original {
-                                o.results.clear();
-                            }
-                            replay_all = true;
-                        }
-                    }
-                    self.post(connection, &env).await?;
+                    self.post(connection, &reply(&session, message)).await?;
                 }
                 Step::Follow { session, since } => {
-                    let since = if replay_all { 0 } else { since };
                     self.store
                         .subscribe(&session, connection, Self::now_s())
                         .await?;
@@ -501,6 +496,17 @@ impl Deployment {
                     loop {
                         let page = self.engine.replay(&session, after, REPLAY_PAGE).await?;
                         for env in &page {
+                            // At least one message each time, so that every request moves on.
+                            if after > since && std::time::Instant::now() >= until {
+                                let more = ServerMessage::Error {
+                                    message: format!(
+                                        "the replay stopped after seq {after}: subscribe again with the last seq you saw"
+                                    ),
+                                    code: ErrorCode::Resubscribe,
+                                };
+                                self.post(connection, &reply(&session, more)).await?;
+                                return Ok(());
+                            }
                             after = env.seq;
                             if self.post(connection, env).await? == Posted::Gone {
                                 return Ok(());

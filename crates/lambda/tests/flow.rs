@@ -1348,3 +1348,93 @@ async fn near_its_deadline_the_worker_puts_jobs_back_unstarted() {
         (SessionStatus::Complete, 12, 12)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_after_5000_matches_gets_every_row_in_messages_that_fit() {
+    use isoscan_core::protocol::{ErrorCode, MatchData, MESSAGE_MAX};
+    let r = rig().await;
+    let s = Session::new(
+        unique("many"),
+        "alice".into(),
+        "s3://somewhere/isos".into(),
+        1,
+        0,
+        None,
+        1_795_000_000_000,
+    );
+    r.store.create(&s, &["HC-1".to_string()]).await.unwrap();
+    let n = 5_000;
+    let log: Vec<ServerMessage> = (0..n)
+        .map(|i| {
+            let path = format!("area-{:02}/line-{i:05}/isometric-{i:05}.pdf", i % 40);
+            ServerMessage::MatchFound {
+                data: MatchData {
+                    hole_code: format!("HC-{i:05}"),
+                    file_name: format!("isometric-{i:05}.pdf"),
+                    status: "1 Code".into(),
+                    pdf_link: format!("https://drawings.example.com/{path}#page=1"),
+                    path,
+                    codes: vec![format!("HC-{i:05}")],
+                    pages: [(format!("HC-{i:05}"), vec![1])].into_iter().collect(),
+                    ocr: false,
+                },
+            }
+        })
+        .collect();
+    r.store.load_log(&s.id, &log).await.expect("log");
+    let c = unique("reload");
+    r.dep
+        .connect(&c, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    // A client as DESIGN.md has it: rows by path from each snapshot and what follows it; told
+    // the replay stopped, it subscribes again from the last seq it got.
+    let mut rows = std::collections::HashSet::new();
+    let (mut since, mut seen, mut rounds) = (None::<u64>, 0, 0);
+    loop {
+        rounds += 1;
+        assert!(rounds < 100, "the reload does not end");
+        let mut ask = json!({"action": "subscribe", "session_id": s.id});
+        if let Some(x) = since {
+            ask["since"] = json!(x);
+        }
+        // Far less time than 5,000 posts take: the replay goes on over several requests.
+        let until = Instant::now() + Duration::from_millis(300);
+        r.dep
+            .message_until(&c, &ask.to_string(), until)
+            .await
+            .expect("subscribe");
+        let got = posted(&c).await;
+        let mut last = since.unwrap_or(0);
+        let mut again = false;
+        for m in &got[seen..] {
+            assert!(m.to_string().len() <= MESSAGE_MAX);
+            match m["type"].as_str() {
+                Some("SYNC_STATE") => {
+                    let snapshot = m["matches"].as_array().expect("matches");
+                    rows.extend(snapshot.iter().map(|x| x["path"].to_string()));
+                    last = m["last_seq"].as_u64().expect("last_seq");
+                }
+                Some("MATCH_FOUND") => {
+                    let seq = m["seq"].as_u64().expect("seq");
+                    assert_eq!(seq, last + 1, "the replay follows the snapshot");
+                    last = seq;
+                    rows.insert(m["data"]["path"].to_string());
+                }
+                Some("ERROR")
+                    if m["code"] == serde_json::to_value(ErrorCode::Resubscribe).unwrap() =>
+                {
+                    again = true
+                }
+                _ => panic!("{m}"),
+            }
+        }
+        seen = got.len();
+        if !again {
+            break;
+        }
+        since = Some(last);
+    }
+    assert_eq!(rows.len(), n);
+    assert!(rounds > 2, "{rounds}");
+}

@@ -213,16 +213,16 @@ pub async fn run(args: ScanArgs, program: PathBuf) -> anyhow::Result<Finished> {
             total_matches,
             errors,
             skipped,
-            codes_found,
-            codes_not_found,
+            codes_found_count,
+            codes_not_found_count,
             needs_ocr,
             ..
         }) => {
-            let codes = if codes_found.len() + codes_not_found.len() > 0 {
+            let codes = if codes_found_count + codes_not_found_count > 0 {
                 format!(
                     "; {} of {} codes found",
-                    codes_found.len(),
-                    codes_found.len() + codes_not_found.len()
+                    codes_found_count,
+                    codes_found_count + codes_not_found_count
                 )
             } else {
                 String::new()

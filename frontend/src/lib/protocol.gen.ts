@@ -21,15 +21,23 @@ export type SessionState = { status: SessionStatus, source: string, processed: n
  */
 started_at: number, finished_at: number | null, download_url: string | null, 
 /**
- * From COMPLETE, once the scan has completed.
+ * From COMPLETE, once the scan has completed: as cut there, with the full counts.
  */
-codes_found: Array<string>, codes_not_found: Array<string>, 
+codes_found: Array<string>, codes_not_found: Array<string>, codes_found_count: number, codes_not_found_count: number, codes_truncated: boolean, 
 /**
  * The last message that ended the scan (COMPLETE's, CANCELLED's or ERROR's), if any.
  */
 message: string | null, };
 
-export type ServerMessage = { "type": "STARTED", message: string, total_files?: number, } | { "type": "PROGRESS", value: number, processed: number, total: number, matches: number, errors: number, } | { "type": "MATCH_FOUND", data: MatchData, } | { "type": "FILE_ERROR", data: FileErrorData, } | { "type": "COMPLETE", download_url: string, total_matches: number, total_processed: number, message: string, total_files: number, errors: number, skipped: number, codes_found: Array<string>, codes_not_found: Array<string>, 
+export type ServerMessage = { "type": "STARTED", message: string, total_files?: number, } | { "type": "PROGRESS", value: number, processed: number, total: number, matches: number, errors: number, } | { "type": "MATCH_FOUND", data: MatchData, } | { "type": "FILE_ERROR", data: FileErrorData, } | { "type": "COMPLETE", download_url: string, total_matches: number, total_processed: number, message: string, total_files: number, errors: number, skipped: number, 
+/**
+ * At most [`COMPLETE_CODES_MAX`] codes each; the counts and the report have them all.
+ */
+codes_found: Array<string>, codes_not_found: Array<string>, codes_found_count: number, codes_not_found_count: number, 
+/**
+ * Whether a list was cut to [`COMPLETE_CODES_MAX`].
+ */
+codes_truncated: boolean, 
 /**
  * Files read that have pages without a text layer (only OCR could read those pages).
  */
@@ -57,7 +65,15 @@ ts?: number,
 /**
  * On a reply: the `req_id` of the request it answers, when the request had one.
  */
-req_id?: string, } & ({ "type": "STARTED", message: string, total_files?: number, } | { "type": "PROGRESS", value: number, processed: number, total: number, matches: number, errors: number, } | { "type": "MATCH_FOUND", data: MatchData, } | { "type": "FILE_ERROR", data: FileErrorData, } | { "type": "COMPLETE", download_url: string, total_matches: number, total_processed: number, message: string, total_files: number, errors: number, skipped: number, codes_found: Array<string>, codes_not_found: Array<string>, 
+req_id?: string, } & ({ "type": "STARTED", message: string, total_files?: number, } | { "type": "PROGRESS", value: number, processed: number, total: number, matches: number, errors: number, } | { "type": "MATCH_FOUND", data: MatchData, } | { "type": "FILE_ERROR", data: FileErrorData, } | { "type": "COMPLETE", download_url: string, total_matches: number, total_processed: number, message: string, total_files: number, errors: number, skipped: number, 
+/**
+ * At most [`COMPLETE_CODES_MAX`] codes each; the counts and the report have them all.
+ */
+codes_found: Array<string>, codes_not_found: Array<string>, codes_found_count: number, codes_not_found_count: number, 
+/**
+ * Whether a list was cut to [`COMPLETE_CODES_MAX`].
+ */
+codes_truncated: boolean, 
 /**
  * Files read that have pages without a text layer (only OCR could read those pages).
  */

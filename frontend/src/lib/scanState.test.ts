@@ -49,7 +49,7 @@ describe("scanReducer", () => {
       errors: [{ path: "bad.pdf", file_name: "bad.pdf", error: "damaged" }],
       session: {
         status: "RUNNING", source: "/d", processed: 9, total: 20, matches: 2, errors: 1, skipped: 0, listing_done: true,
-        target_count: 5, started_at: 500, finished_at: null, download_url: null, codes_found: [], codes_not_found: [], message: null,
+        target_count: 5, started_at: 500, finished_at: null, download_url: null, codes_found: [], codes_not_found: [], codes_found_count: 0, codes_not_found_count: 0, codes_truncated: false, message: null,
       },
     });
     expect(s.rows).toHaveLength(2);
@@ -64,9 +64,11 @@ describe("scanReducer", () => {
     const s = apply(initialScanState, started(), found(2, "a.pdf"), {
       type: "COMPLETE", session_id: "s1", seq: 3, download_url: "http://r", total_matches: 1, total_processed: 4,
       message: "done", total_files: 5, errors: 0, skipped: 1, codes_found: ["HC-1"], codes_not_found: ["HC-2"], needs_ocr: 0,
+      codes_found_count: 1, codes_not_found_count: 1, codes_truncated: false,
     });
     expect(s.status).toBe("COMPLETE");
     expect(s.codesNotFound).toEqual(["HC-2"]);
+    expect(s.codesNotFoundCount).toBe(1);
     expect(s.downloadUrl).toBe("http://r");
     expect(s.processed).toBe(4);
   });
@@ -87,5 +89,73 @@ describe("scanReducer", () => {
       { type: "PROGRESS", session_id: "s1", seq: 2, value: 25, processed: 5, total: 20, matches: 1, errors: 0 },
     );
     expect(s.processed).toBe(10);
+  });
+
+  it("applies messages in seq order, whatever order and however often they come", () => {
+    // A scan of 300 messages, each delivered twice, in an order shuffled by a fixed seed.
+    const inOrder: ServerMessage[] = [started()];
+    for (let seq = 2; seq < 300; seq++) {
+      inOrder.push(
+        seq % 3 === 0
+          ? { type: "PROGRESS", session_id: "s1", seq, value: Math.floor(seq / 3), processed: seq, total: 300, matches: seq, errors: 0 }
+          : found(seq, `f${seq}.pdf`),
+      );
+    }
+    inOrder.push({
+      type: "COMPLETE", session_id: "s1", seq: 300, download_url: "http://r", total_matches: 199, total_processed: 299,
+      message: "done", total_files: 299, errors: 0, skipped: 0, codes_found: ["HC-1"], codes_not_found: [], needs_ocr: 0,
+      codes_found_count: 1, codes_not_found_count: 0, codes_truncated: false,
+    });
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const shuffled = [...inOrder, ...inOrder];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    const following = scanReducer(initialScanState, { type: "follow", sessionId: "s1" });
+    const expected = apply(following, ...inOrder);
+    const s = apply(following, ...shuffled);
+    expect(s.lastSeq).toBe(300);
+    expect(s.status).toBe("COMPLETE");
+    expect(s.rows.map((r) => r.path)).toEqual(expected.rows.map((r) => r.path));
+    expect(s.rows).toHaveLength(199);
+    expect(s.pending).toEqual({});
+    expect(s.gapSince).toBeNull();
+  });
+
+  it("holds a message past a gap until the gap fills, or a snapshot covers it", () => {
+    let s = apply(initialScanState, started(), found(3, "c.pdf"));
+    expect(s.lastSeq).toBe(1);
+    expect(s.rows).toHaveLength(0);
+    expect(s.gapSince).toBe(1000);
+    s = apply(s, found(2, "b.pdf"));
+    expect(s.rows.map((r) => r.path)).toEqual(["b.pdf", "c.pdf"]);
+    expect(s.gapSince).toBeNull();
+    // Seq 5 is never delivered live: the snapshot asked for after the wait covers it.
+    s = apply(s, found(6, "f.pdf"));
+    expect(s.gapSince).not.toBeNull();
+    s = apply(s, {
+      type: "SYNC_STATE", session_id: "s1", seq: 0, last_seq: 5, matches: [match("e.pdf")], errors: [],
+      session: {
+        status: "RUNNING", source: "/d", processed: 5, total: 9, matches: 4, errors: 0, skipped: 0, listing_done: true,
+        target_count: 1, started_at: 500, finished_at: null, download_url: null, codes_found: [], codes_not_found: [],
+        codes_found_count: 0, codes_not_found_count: 0, codes_truncated: false, message: null,
+      },
+    });
+    expect(s.rows.map((r) => r.path)).toEqual(["b.pdf", "c.pdf", "e.pdf", "f.pdf"]);
+    expect(s.lastSeq).toBe(6);
+    expect(s.gapSince).toBeNull();
+  });
+
+  it("keeps the full counts of a code list cut short", () => {
+    const s = apply(initialScanState, started(), {
+      type: "COMPLETE", session_id: "s1", seq: 2, download_url: "http://r", total_matches: 0, total_processed: 1,
+      message: "done", total_files: 1, errors: 0, skipped: 0, codes_found: [], codes_not_found: ["HC-1", "HC-2"], needs_ocr: 0,
+      codes_found_count: 0, codes_not_found_count: 50_000, codes_truncated: true,
+    });
+    expect(s.codesNotFound).toHaveLength(2);
+    expect(s.codesNotFoundCount).toBe(50_000);
+    expect(s.codesTruncated).toBe(true);
   });
 });

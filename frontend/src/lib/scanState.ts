@@ -1,5 +1,7 @@
 // What the dashboard knows of a scan, built only from server messages. Messages are delivered
-// at least once: anything at or below the last `seq` seen is ignored, rows are unique by path.
+// at least once and possibly out of order: they are applied in `seq` order, one ahead of a gap
+// waits (the hook asks the log again if the gap stays), anything at or below the last `seq`
+// applied is ignored, rows are unique by path.
 import type { FileErrorData, MatchData, ServerMessage, SessionState } from "./protocol";
 
 export type ScanStatus = "idle" | SessionState["status"];
@@ -12,9 +14,17 @@ export interface TargetsInfo {
   column: string;
 }
 
+/** Messages held back for a gap in `seq`, at most this many (past it they are asked again). */
+export const MAX_PENDING = 2_000;
+
 export interface ScanState {
   sessionId: string | null;
+  /** The last `seq` applied: every message of the session up to it has been. */
   lastSeq: number;
+  /** Messages that came before one they follow, by `seq`. */
+  pending: Record<number, ServerMessage>;
+  /** When the oldest gap opened (ms), while there is one. */
+  gapSince: number | null;
   status: ScanStatus;
   source: string;
   processed: number;
@@ -31,6 +41,10 @@ export interface ScanState {
   fileErrors: FileErrorData[];
   codesFound: string[];
   codesNotFound: string[];
+  /** The full counts: the lists stop at 1,000 codes each (`codesTruncated`). */
+  codesFoundCount: number;
+  codesNotFoundCount: number;
+  codesTruncated: boolean;
   downloadUrl: string | null;
   message: string | null;
   /** The last error the server reported for a request (seq 0) or for the scan. */
@@ -41,6 +55,8 @@ export interface ScanState {
 export const initialScanState: ScanState = {
   sessionId: null,
   lastSeq: 0,
+  pending: {},
+  gapSince: null,
   status: "idle",
   source: "",
   processed: 0,
@@ -56,6 +72,9 @@ export const initialScanState: ScanState = {
   fileErrors: [],
   codesFound: [],
   codesNotFound: [],
+  codesFoundCount: 0,
+  codesNotFoundCount: 0,
+  codesTruncated: false,
   downloadUrl: null,
   message: null,
   error: null,
@@ -121,7 +140,8 @@ function onMessage(s: ScanState, m: ServerMessage, now: number): ScanState {
       const base = m.session_id === s.sessionId ? s : { ...initialScanState, targets: s.targets, sessionId: m.session_id };
       const st = m.session;
       const rows = addRows(base, m.matches);
-      return {
+      const done = st.codes_found_count + st.codes_not_found_count > 0;
+      return drain({
         ...base,
         ...rows,
         lastSeq: Math.max(base.lastSeq, m.last_seq),
@@ -136,12 +156,15 @@ function onMessage(s: ScanState, m: ServerMessage, now: number): ScanState {
         startedAt: st.started_at,
         finishedAt: st.finished_at,
         fileErrors: addErrors(base.fileErrors, m.errors),
-        codesFound: st.codes_found.length ? st.codes_found : base.codesFound,
-        codesNotFound: st.codes_not_found.length ? st.codes_not_found : base.codesNotFound,
+        codesFound: done ? st.codes_found : base.codesFound,
+        codesNotFound: done ? st.codes_not_found : base.codesNotFound,
+        codesFoundCount: done ? st.codes_found_count : base.codesFoundCount,
+        codesNotFoundCount: done ? st.codes_not_found_count : base.codesNotFoundCount,
+        codesTruncated: done ? st.codes_truncated : base.codesTruncated,
         downloadUrl: st.download_url ?? base.downloadUrl,
         message: st.message ?? base.message,
         error: null,
-      };
+      }, now);
     }
     default:
       break;
@@ -154,6 +177,40 @@ function onMessage(s: ScanState, m: ServerMessage, now: number): ScanState {
     s = { ...initialScanState, targets: s.targets, sessionId: m.session_id };
   }
   if (m.session_id !== s.sessionId || m.seq <= s.lastSeq) return s;
+  if (m.seq > s.lastSeq + 1) {
+    // One ahead of a gap: held until the gap fills (or the log is asked again).
+    if (m.seq in s.pending || Object.keys(s.pending).length >= MAX_PENDING) return { ...s, gapSince: s.gapSince ?? now };
+    return { ...s, pending: { ...s.pending, [m.seq]: m }, gapSince: s.gapSince ?? now };
+  }
+  return drain(apply(s, m, now), now);
+}
+
+/** Applies the held messages that now follow `lastSeq`, drops those it passed. */
+function drain(s: ScanState, now: number): ScanState {
+  const held = Object.keys(s.pending);
+  if (held.length === 0) return s.gapSince === null ? s : { ...s, gapSince: null };
+  let out = s;
+  let pending = s.pending;
+  for (;;) {
+    const next = pending[out.lastSeq + 1];
+    if (next === undefined) break;
+    out = apply(out, next, now);
+  }
+  const rest: Record<number, ServerMessage> = {};
+  let left = 0;
+  for (const k of Object.keys(pending)) {
+    const seq = Number(k);
+    if (seq > out.lastSeq) {
+      rest[seq] = pending[seq];
+      left += 1;
+    }
+  }
+  pending = rest;
+  return { ...out, pending, gapSince: left ? (s.gapSince ?? now) : null };
+}
+
+/** Applies the message that follows `lastSeq`. */
+function apply(s: ScanState, m: ServerMessage, now: number): ScanState {
   const next = { ...s, lastSeq: m.seq };
   switch (m.type) {
     case "STARTED":
@@ -196,6 +253,9 @@ function onMessage(s: ScanState, m: ServerMessage, now: number): ScanState {
         skipped: m.skipped,
         codesFound: m.codes_found,
         codesNotFound: m.codes_not_found,
+        codesFoundCount: m.codes_found_count,
+        codesNotFoundCount: m.codes_not_found_count,
+        codesTruncated: m.codes_truncated,
         downloadUrl: m.download_url,
         message: m.message,
         finishedAt: now,

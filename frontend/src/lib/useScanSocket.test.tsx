@@ -33,15 +33,14 @@ afterEach(async () => {
 
 const last = () => sockets[sockets.length - 1];
 const send = (m: object) => last().send(JSON.stringify(m));
-const sync = (lastSeq: number) => ({
-  type: "SYNC_STATE", session_id: "s1", seq: 0, last_seq: lastSeq, matches: [], errors: [],
+const row = (path: string) => ({ hole_code: "HC-1", file_name: path, status: "1 Code", pdf_link: "", path, codes: ["HC-1"], pages: { "HC-1": [1] }, ocr: false });
+const sync = (lastSeq: number, paths: string[] = []) => ({
+  type: "SYNC_STATE", session_id: "s1", seq: 0, last_seq: lastSeq, matches: paths.map(row), errors: [],
   session: { status: "RUNNING", source: "/d", processed: 0, total: 3, matches: 0, errors: 0, skipped: 0, listing_done: true,
-    target_count: 1, started_at: 1, finished_at: null, download_url: null, codes_found: [], codes_not_found: [], message: null },
+    target_count: 1, started_at: 1, finished_at: null, download_url: null, codes_found: [], codes_not_found: [], codes_found_count: 0, codes_not_found_count: 0, codes_truncated: false,
+    message: null },
 });
-const match = (seq: number, path: string) => ({
-  type: "MATCH_FOUND", session_id: "s1", seq,
-  data: { hole_code: "HC-1", file_name: path, status: "1 Code", pdf_link: "", path, codes: ["HC-1"], pages: { "HC-1": [1] }, ocr: false },
-});
+const match = (seq: number, path: string) => ({ type: "MATCH_FOUND", session_id: "s1", seq, data: row(path) });
 
 describe("useScanSocket", () => {
   it("builds the socket URL from the page or VITE_WEBSOCKET_URL, with the token", () => {
@@ -115,4 +114,45 @@ describe("useScanSocket", () => {
     });
     await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1", since: 1 }));
   });
+
+  it("asks the log for what follows a gap that stays", async () => {
+    const { result } = renderHook(() => useScanSocket(url));
+    await waitFor(() => expect(result.current.connection).toBe("open"));
+    act(() => {
+      send(sync(1));
+      send(match(2, "a.pdf"));
+      send(match(4, "c.pdf"));
+    });
+    await waitFor(() => expect(result.current.state.rows).toHaveLength(1));
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1", since: 2 }), { timeout: 5000 });
+    act(() => send(sync(3, ["b.pdf"])));
+    await waitFor(() => expect(result.current.state.rows.map((r) => r.path)).toEqual(["a.pdf", "b.pdf", "c.pdf"]));
+    expect(result.current.state.lastSeq).toBe(4);
+  });
+
+  it("reloads a scan of 5,000 matches with every row, over snapshots that fit and replays cut short", async () => {
+    // The server as DESIGN.md has it: a snapshot of what fits after `since` (300 rows here),
+    // then the log after it until its time is up (1,000 messages), then `resubscribe`.
+    const total = 5_000;
+    let subscribes = 0;
+    server.on("connection", (sock) =>
+      sock.on("message", (d) => {
+        const m = JSON.parse(String(d));
+        if (m.action !== "subscribe") return;
+        subscribes += 1;
+        const since: number = m.since ?? 0;
+        const upTo = Math.min(total, since + 300);
+        const paths = Array.from({ length: upTo - since }, (_, i) => `d${since + i + 1}.pdf`);
+        sock.send(JSON.stringify(sync(upTo, paths)));
+        const end = Math.min(total, upTo + 1_000);
+        for (let seq = upTo + 1; seq <= end; seq++) sock.send(JSON.stringify(match(seq, `d${seq}.pdf`)));
+        if (end < total) sock.send(JSON.stringify({ type: "ERROR", session_id: "s1", seq: 0, code: "resubscribe", message: "more" }));
+      }),
+    );
+    const { result } = renderHook(() => useScanSocket(url));
+    await waitFor(() => expect(result.current.state.rows).toHaveLength(total), { timeout: 25_000 });
+    expect(new Set(result.current.state.rows.map((r) => r.path)).size).toBe(total);
+    expect(result.current.state.lastSeq).toBe(total);
+    expect(subscribes).toBe(4);
+  }, 30_000);
 });

@@ -15,6 +15,8 @@ export type Connection = "connecting" | "open" | "reconnecting" | "closed";
 
 /** API Gateway drops sockets idle for 10 minutes; a ping every 4 keeps them. */
 export const PING_INTERVAL_MS = 4 * 60 * 1000;
+/** How long a gap in `seq` may stay before the client asks the log for what follows. */
+export const GAP_WAIT_MS = 1_500;
 
 export interface UploadProgress {
   name: string;
@@ -168,7 +170,15 @@ export function useScanSocket(url: string | null): ScanSocket {
     }
   }, [readyState, send]);
 
-  // Told it fell behind: catch up from the log.
+  // A gap in `seq` that stays: ask the log for what follows the last message applied.
+  useEffect(() => {
+    if (state.gapSince === null || !state.sessionId || readyState !== ReadyState.OPEN) return;
+    const id = state.sessionId;
+    const t = setTimeout(() => send({ action: "subscribe", session_id: id, since: stateRef.current.lastSeq }), GAP_WAIT_MS);
+    return () => clearTimeout(t);
+  }, [state.gapSince, state.lastSeq, state.sessionId, readyState, send]);
+
+  // Told it fell behind, or that a replay stopped short: catch up from the log.
   useEffect(() => {
     if (state.error?.code === "resubscribe" && state.sessionId) {
       send({ action: "subscribe", session_id: state.sessionId, since: stateRef.current.lastSeq });

@@ -93,11 +93,7 @@ impl DynamoStore {
             if last > 0 {
                 counter_put = counter_put.expression_attribute_values(":last", n(last));
             }
-            let mut event: Item = HashMap::new();
-            event.insert("pk".into(), pk(session_id));
-            event.insert("sk".into(), s(format!("E#{:012}", last + 1)));
-            event.insert("body".into(), s(body));
-            event.insert("ttl".into(), ttl_from(now_s()));
+            let event = event_item(session_id, last + 1, body);
             let mut tx = self
                 .client
                 .transact_write_items()
@@ -129,6 +125,75 @@ impl DynamoStore {
         Err(StoreError::Unavailable(format!(
             "event log of {session_id}: too many concurrent appends"
         )))
+    }
+}
+
+/// The item of event `seq` of a session, `body` its envelope as JSON.
+fn event_item(session_id: &str, seq: u64, body: String) -> Item {
+    let mut event: Item = HashMap::new();
+    event.insert("pk".into(), pk(session_id));
+    event.insert("sk".into(), s(format!("E#{seq:012}")));
+    event.insert("body".into(), s(body));
+    event.insert("ttl".into(), ttl_from(now_s()));
+    event
+}
+
+#[cfg(feature = "testing")]
+impl DynamoStore {
+    /// Writes `messages` as a session's log from seq 1, 25 to a request, without the
+    /// counter's transaction: a test's way to a log of thousands of events, which appends
+    /// one by one would take minutes to write on moto (each transaction copies its tables).
+    /// Only for a session whose log is empty and that nothing else appends to meanwhile.
+    pub async fn load_log(
+        &self,
+        session_id: &str,
+        messages: &[ServerMessage],
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut seq = 0;
+        for chunk in messages.chunks(25) {
+            let mut writes = vec![];
+            for message in chunk {
+                seq += 1;
+                let env = Envelope {
+                    session_id: session_id.to_string(),
+                    seq,
+                    ts: None,
+                    req_id: None,
+                    message: message.clone(),
+                };
+                let body = serde_json::to_string(&env).map_err(unavailable)?;
+                let put = PutRequest::builder()
+                    .set_item(Some(event_item(session_id, seq, body)))
+                    .build()
+                    .map_err(unavailable)?;
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(HashMap::from([(self.table.clone(), writes)]));
+            while let Some(items) = pending.filter(|p| !p.is_empty()) {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(crate::describe(&e)))?;
+                pending = out.unprocessed_items;
+            }
+        }
+        let mut counter: Item = HashMap::new();
+        counter.insert("pk".into(), pk(session_id));
+        counter.insert("sk".into(), s("SEQ"));
+        counter.insert("seq".into(), n(seq));
+        counter.insert("ttl".into(), ttl_from(now_s()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(counter))
+            .send()
+            .await
+            .map_err(|e| unavailable(crate::describe(&e)))?;
+        Ok(())
     }
 }
 

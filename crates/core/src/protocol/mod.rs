@@ -66,8 +66,16 @@ pub enum ServerMessage {
         total_files: u64,
         errors: u64,
         skipped: u64,
+        /// At most [`COMPLETE_CODES_MAX`] codes each; the counts and the report have them all.
         codes_found: Vec<String>,
         codes_not_found: Vec<String>,
+        #[serde(default)]
+        codes_found_count: u64,
+        #[serde(default)]
+        codes_not_found_count: u64,
+        /// Whether a list was cut to [`COMPLETE_CODES_MAX`].
+        #[serde(default)]
+        codes_truncated: bool,
         /// Files read that have pages without a text layer (only OCR could read those pages).
         #[serde(default)]
         needs_ocr: u64,
@@ -164,15 +172,30 @@ pub struct SessionState {
     pub started_at: u64,
     pub finished_at: Option<u64>,
     pub download_url: Option<String>,
-    /// From COMPLETE, once the scan has completed.
+    /// From COMPLETE, once the scan has completed: as cut there, with the full counts.
     #[serde(default)]
     pub codes_found: Vec<String>,
     #[serde(default)]
     pub codes_not_found: Vec<String>,
+    #[serde(default)]
+    pub codes_found_count: u64,
+    #[serde(default)]
+    pub codes_not_found_count: u64,
+    #[serde(default)]
+    pub codes_truncated: bool,
     /// The last message that ended the scan (COMPLETE's, CANCELLED's or ERROR's), if any.
     #[serde(default)]
     pub message: Option<String>,
 }
+
+/// The largest message a client is sent, in bytes of JSON: API Gateway's WebSocket frame.
+/// What does not fit is paged, never dropped.
+pub const MESSAGE_MAX: usize = 128 * 1024;
+
+/// The most codes each of COMPLETE's two lists carries. Lists of 50,000 codes would not fit
+/// one WebSocket message (API Gateway's 128 KB) nor one DynamoDB item (400 KB); the report
+/// lists every code.
+pub const COMPLETE_CODES_MAX: usize = 1_000;
 
 impl ServerMessage {
     /// Whether a client may miss it without harm (a later one supersedes it).
@@ -262,6 +285,9 @@ mod tests {
             download_url: None,
             codes_found: vec![],
             codes_not_found: vec![],
+            codes_found_count: 0,
+            codes_not_found_count: 0,
+            codes_truncated: false,
             message: None,
         };
         let sync = |original| Envelope {

@@ -1,7 +1,7 @@
 //! The end of a scan: the report built from every result (streamed page by page into the
 //! store's writer) and COMPLETE sent once; a scan a stopped process left is picked up again.
 
-use isoscan_core::protocol::ServerMessage;
+use isoscan_core::protocol::{ServerMessage, COMPLETE_CODES_MAX};
 use isoscan_core::report::{format_ms, ReportBuilder, ReportSummary};
 use isoscan_core::result::Outcome;
 
@@ -114,6 +114,11 @@ impl Engine {
                     "; {needs_ocr} files have pages without a text layer (scans: only OCR can read them)"
                 ));
             }
+            let (found_count, not_found_count) = (found.len() as u64, not_found.len() as u64);
+            let truncated = found.len().max(not_found.len()) > COMPLETE_CODES_MAX;
+            let (mut found, mut not_found) = (found, not_found);
+            found.truncate(COMPLETE_CODES_MAX);
+            not_found.truncate(COMPLETE_CODES_MAX);
             self.emit_once(
                 session_id,
                 "complete",
@@ -127,6 +132,9 @@ impl Engine {
                     skipped: s.skipped,
                     codes_found: found,
                     codes_not_found: not_found,
+                    codes_found_count: found_count,
+                    codes_not_found_count: not_found_count,
+                    codes_truncated: truncated,
                     needs_ocr,
                 },
             )

@@ -200,11 +200,15 @@ impl Engine {
                 session_id,
                 since,
                 original,
-            } => match self.sync_state(&session_id, principal, original).await {
+            } => match self
+                .sync_state(&session_id, principal, since, original)
+                .await
+            {
                 Ok(m) => {
-                    let last = match &m {
+                    // The snapshot holds what the log has up to its `last_seq`, from `since` on.
+                    let since = match &m {
                         ServerMessage::SyncState { last_seq, .. } => *last_seq,
-                        _ => 0,
+                        _ => since.unwrap_or(0),
                     };
                     vec![
                         Step::Reply {
@@ -213,7 +217,7 @@ impl Engine {
                         },
                         Step::Follow {
                             session: session_id,
-                            since: since.unwrap_or(last),
+                            since,
                         },
                     ]
                 }

@@ -1,7 +1,7 @@
 //! `$default` and the action routes: one client message, answered through the management API.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use isoscan_lambda::{init_logging, Deployment};
+use isoscan_lambda::{deadline_of, init_logging, Deployment, REPLAY_TIME};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -13,7 +13,13 @@ async fn main() -> Result<(), Error> {
         move |e: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
             let conn = e.payload.request_context.connection_id.unwrap_or_default();
             let body = e.payload.body.unwrap_or_default();
-            let code = match dep.message(&conn, &body).await {
+            // A replay ends well before the function's own deadline.
+            let end = deadline_of(e.context.deadline);
+            let until = (std::time::Instant::now() + REPLAY_TIME).min(
+                end.checked_sub(std::time::Duration::from_secs(3))
+                    .unwrap_or(end),
+            );
+            let code = match dep.message_until(&conn, &body, until).await {
                 Ok(()) => 200,
                 Err(err) => {
                     tracing::error!(error = %err, "message failed");
