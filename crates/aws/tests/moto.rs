@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The suites that race DynamoDB writes on purpose (eight finalize claims, ten appends) run
-/// with no other test of this file beside them: with the other suites' requests in flight on
-/// a 2-core machine, the emulator answered the racing writes so late that no finalize claim
-/// won, which says nothing about the store's rule.
+/// The suites that race DynamoDB writes on purpose (eight finalize claims, ten appends) and
+/// the fault loop run with no other test of this file beside them: with the other suites'
+/// requests in flight on a 2-core machine, the emulator answered the racing writes so late
+/// that no finalize claim won, which says nothing about the store's rule.
 static EMULATOR: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 async fn store() -> Arc<DynamoStore> {
@@ -626,7 +626,7 @@ async fn a_fault_at_any_call_of_a_scan_on_dynamodb_and_sqs_leaves_it_exact() {
     };
     use isoscan_engine::suite::faults::{every_fault, Delivering, Fault};
     use isoscan_engine::Ports;
-    let _shared = EMULATOR.read().await;
+    let _alone = EMULATOR.write().await;
     let step = std::env::var("ISOSCAN_FAULT_STEP")
         .ok()
         .and_then(|s| s.parse().ok())

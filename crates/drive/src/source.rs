@@ -40,6 +40,47 @@ struct Cursor {
     last: Option<String>,
 }
 
+/// A cursor longer than this (bytes of JSON) travels deflated, as `z:` and base64: a folder
+/// of thousands of subfolders holds them all as pending, and the cursor travels in an SQS
+/// message and is kept in the page's DynamoDB item (400 KB at most). Plain JSON below it.
+const PACK_OVER: usize = 4096;
+
+/// The most bytes a packed cursor may unpack to.
+const UNPACKED_MAX: u64 = 64 << 20;
+
+fn pack(c: &Cursor) -> std::io::Result<String> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let json = serde_json::to_string(c)?;
+    if json.len() <= PACK_OVER {
+        return Ok(json);
+    }
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(json.as_bytes())?;
+    let packed = z.finish()?;
+    Ok(format!(
+        "z:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(packed)
+    ))
+}
+
+fn unpack(text: &str) -> Result<Cursor, String> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let Some(b64) = text.strip_prefix("z:") else {
+        return serde_json::from_str(text).map_err(|e| e.to_string());
+    };
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(b64)
+        .map_err(|e| e.to_string())?;
+    let mut json = vec![];
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .take(UNPACKED_MAX)
+        .read_to_end(&mut json)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
 pub struct DriveSource {
     pub client: DriveClient,
 }
@@ -165,7 +206,7 @@ impl Source for DriveSource {
 
     async fn list(&self, location: &str, cursor: Option<&str>) -> Result<ListPage, SourceError> {
         let mut c: Cursor = match cursor {
-            Some(text) => serde_json::from_str(text)
+            Some(text) => unpack(text)
                 .map_err(|e| SourceError::Invalid(format!("{location}: bad cursor: {e}")))?,
             None => {
                 let (id, root) = self.root(location).await?;
@@ -280,8 +321,7 @@ impl Source for DriveSource {
             }
         }
         if !c.pending.is_empty() {
-            page.next =
-                Some(serde_json::to_string(&c).map_err(|e| SourceError::Transient(e.to_string()))?);
+            page.next = Some(pack(&c).map_err(|e| SourceError::Transient(e.to_string()))?);
         }
         Ok(page)
     }
@@ -309,5 +349,48 @@ impl Source for DriveSource {
                 DriveError::NotFound(_) => SourceError::File("the file is gone from Drive".into()),
                 other => SourceError::File(other.to_string()),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_of_thousands_of_folders_packs_small_and_unpacks_the_same() {
+        let c = Cursor {
+            pending: (0..5_000)
+                .map(|i| Pending {
+                    id: format!("area{i:022}"),
+                    path: format!("Wide/area-{i:04}"),
+                    up: vec![
+                        "root00000000000000000000000".into(),
+                        "wide0000000000000000000000".into(),
+                    ],
+                })
+                .collect(),
+            token: Some("t".into()),
+            ..Cursor::default()
+        };
+        let plain = serde_json::to_string(&c).unwrap();
+        let packed = pack(&c).unwrap();
+        assert!(
+            packed.starts_with("z:") && packed.len() * 8 < plain.len(),
+            "{} of {}",
+            packed.len(),
+            plain.len()
+        );
+        assert_eq!(
+            serde_json::to_string(&unpack(&packed).unwrap()).unwrap(),
+            plain
+        );
+        // A short one stays plain; damaged ones are refused.
+        let short = Cursor::default();
+        assert_eq!(
+            pack(&short).unwrap(),
+            serde_json::to_string(&short).unwrap()
+        );
+        assert!(unpack("z:!!").is_err());
+        assert!(unpack(&packed[..packed.len() / 2]).is_err());
     }
 }

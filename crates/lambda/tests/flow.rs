@@ -1438,3 +1438,218 @@ async fn a_reload_after_5000_matches_gets_every_row_in_messages_that_fit() {
     assert_eq!(rows.len(), n);
     assert!(rounds > 2, "{rounds}");
 }
+
+/// What DESIGN.md asks of a client: messages applied in `seq` order, one after a gap held;
+/// rows by path.
+#[derive(Default)]
+struct OrderingClient {
+    last: u64,
+    held: std::collections::BTreeMap<u64, serde_json::Value>,
+    rows: BTreeSet<String>,
+    completed: bool,
+}
+
+impl OrderingClient {
+    fn receive(&mut self, m: &serde_json::Value) {
+        let seq = m["seq"].as_u64().unwrap_or(0);
+        if m["type"] == "SYNC_STATE" {
+            for x in m["matches"].as_array().into_iter().flatten() {
+                self.rows
+                    .insert(x["path"].as_str().unwrap_or("").to_string());
+            }
+            self.last = self.last.max(m["last_seq"].as_u64().unwrap_or(0));
+            self.completed |= m["session"]["status"] == "COMPLETE";
+        } else if seq > self.last {
+            self.held.insert(seq, m.clone());
+        }
+        while let Some(next) = self.held.remove(&(self.last + 1)) {
+            self.last += 1;
+            match next["type"].as_str() {
+                Some("MATCH_FOUND") => {
+                    self.rows
+                        .insert(next["data"]["path"].as_str().unwrap_or("").to_string());
+                }
+                Some("COMPLETE") => self.completed = true,
+                _ => {}
+            }
+        }
+        self.held.retain(|&k, _| k > self.last);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_given_the_messages_out_of_order_and_some_lost_gets_every_one_by_asking_again() {
+    let r = rig().await;
+    let c = unique("c");
+    r.dep
+        .connect(&c, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    let (key, codes) = upload_drawings(&r, 40).await;
+    let session = start_upload_scan(&r, &c, &key, &codes).await;
+    // Three workers at once, as Lambda runs them.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let s = r.store.get(&session).await.unwrap().unwrap();
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
+        let batch = take(&r, 30).await;
+        let jobs: Vec<QueuedJob> = batch.iter().map(|(j, _)| j.clone()).collect();
+        let runs = jobs.chunks(1).map(|j| r.dep.worker(j, None));
+        let failed: Vec<Vec<String>> = futures::future::join_all(runs).await;
+        assert!(failed.iter().all(Vec::is_empty), "{failed:?}");
+        for (_, receipt) in &batch {
+            delete(&r, receipt).await;
+        }
+    }
+    let log = r.store.since(&session, 0, 100_000).await.unwrap();
+    let matches: BTreeSet<String> = log
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::MatchFound { data } => Some(data.path.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!matches.is_empty());
+    // What was posted, delivered shuffled (a fixed seed), every seventh message lost.
+    let mut got: Vec<serde_json::Value> = posted(&c)
+        .await
+        .into_iter()
+        .filter(|m| m["seq"].as_u64().unwrap_or(0) > 0)
+        .filter(|m| m["seq"].as_u64().unwrap_or(0) % 7 != 3)
+        .collect();
+    let mut seed = 7u64;
+    for i in (1..got.len()).rev() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        got.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    let mut client = OrderingClient::default();
+    client.receive(&json!({"type": "SYNC_STATE", "seq": 0, "last_seq": 0, "matches": []}));
+    for m in &got {
+        client.receive(m);
+    }
+    // Held behind the first lost message (seq 3).
+    assert_eq!(client.last, 2);
+    assert!(!client.held.is_empty());
+    // The gap stays: the client asks for what follows the last message it applied.
+    let mut asked = 0;
+    while client.last < log.len() as u64 {
+        asked += 1;
+        assert!(asked < 10, "the client never catches up");
+        let before = posted(&c).await.len();
+        r.dep
+            .message(
+                &c,
+                &json!({"action": "subscribe", "session_id": session, "since": client.last})
+                    .to_string(),
+            )
+            .await
+            .expect("subscribe");
+        for m in &posted(&c).await[before..] {
+            client.receive(m);
+        }
+    }
+    assert_eq!(asked, 1);
+    assert!(client.completed);
+    assert_eq!(client.rows, matches);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drive_trees_40_folders_deep_and_2000_wide_scan_with_exact_totals() {
+    use isoscan_drive::testing::{serve, FakeDrive};
+    use isoscan_drive::Credentials;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = write_corpus(
+        dir.path(),
+        21,
+        3,
+        DrawingOptions {
+            small: true,
+            ..Default::default()
+        },
+    )
+    .expect("corpus");
+    let names: Vec<&String> = truth.keys().collect();
+    let bytes = |i: usize| std::fs::read(dir.path().join(names[i])).expect("read");
+    let d = FakeDrive::new("unused");
+    let root = "root00000000000000000000000";
+    d.folder(root, "Project", None);
+    // 40 folders deep, names of 50 characters: the drawing at the bottom has a path of over
+    // 2,000 bytes.
+    let deep: Vec<String> = (0..40)
+        .map(|l| format!("level-{l:02}-{}", "x".repeat(41)))
+        .collect();
+    let deep_path = format!("{}/{}", deep.join("/"), names[0]);
+    assert!(deep_path.len() > 2_000);
+    d.put_path(root, &deep_path, bytes(0));
+    // 2,000 folders side by side, a drawing in every hundredth.
+    d.folder("wide0000000000000000000000", "Wide", Some(root));
+    let mut expected: BTreeSet<String> = [deep_path.clone()].into();
+    for i in 0..2_000 {
+        let id = format!("area{i:022}");
+        d.folder(
+            &id,
+            &format!("area-{i:04}"),
+            Some("wide0000000000000000000000"),
+        );
+        if i % 100 == 0 {
+            let n = 1 + i / 100;
+            d.put_path(&id, names[n], bytes(n));
+            expected.insert(format!("Wide/area-{i:04}/{}", names[n]));
+        }
+    }
+    let endpoint = serve(d.clone()).await;
+    let mut drive = DriveConfig::new(Credentials::ServiceAccount {
+        key_json: d.service_account_key(),
+        subject: None,
+    });
+    drive.endpoint = Some(endpoint);
+    let r = rig_full(None, Some(drive), None).await;
+    let c = unique("c");
+    r.dep
+        .connect(&c, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    r.dep
+        .message(
+            &c,
+            &json!({"action": "start_scan",
+                    "drive_link": format!("https://drive.google.com/drive/folders/{root}"),
+                    "target_hole_codes": code_list(&truth, 10)})
+            .to_string(),
+        )
+        .await
+        .expect("start");
+    let session = session_of(&r, &c).await;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let s = r.store.get(&session).await.unwrap().unwrap();
+        if s.status.is_final() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not end: {s:?}");
+        let batch = take(&r, 30).await;
+        let jobs: Vec<QueuedJob> = batch.iter().map(|(j, _)| j.clone()).collect();
+        assert!(r.dep.worker(&jobs, None).await.is_empty());
+        for (_, receipt) in &batch {
+            delete(&r, receipt).await;
+        }
+    }
+    let s = r.store.get(&session).await.unwrap().unwrap();
+    assert_eq!(s.status, SessionStatus::Complete, "{s:?}");
+    assert_eq!((s.total, s.processed, s.errors), (21, 21, 0), "{s:?}");
+    let results: BTreeSet<String> = r
+        .store
+        .results(&session, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.file.path)
+        .collect();
+    assert_eq!(results, expected);
+}
