@@ -125,14 +125,19 @@ describe("useScanSocket", () => {
     });
     await waitFor(() => expect(result.current.state.rows).toHaveLength(1));
     await waitFor(() => expect(received).toContainEqual({ action: "subscribe", session_id: "s1", since: 2 }), { timeout: 5000 });
-    act(() => send(sync(3, ["b.pdf"])));
+    act(() => {
+      send(sync(2));
+      send(match(3, "b.pdf"));
+      send(match(4, "c.pdf"));
+    });
     await waitFor(() => expect(result.current.state.rows.map((r) => r.path)).toEqual(["a.pdf", "b.pdf", "c.pdf"]));
     expect(result.current.state.lastSeq).toBe(4);
   });
 
   it("reloads a scan of 5,000 matches with every row, over snapshots that fit and replays cut short", async () => {
-    // The server as DESIGN.md has it: a snapshot of what fits after `since` (300 rows here),
-    // then the log after it until its time is up (1,000 messages), then `resubscribe`.
+    // The server as DESIGN.md has it: a snapshot with the rows that fit (300 here) for a
+    // client without `since`, the counters alone for one with it; then the log after the
+    // snapshot until its time is up (1,000 messages), then `resubscribe`.
     const total = 5_000;
     let subscribes = 0;
     server.on("connection", (sock) =>
@@ -141,7 +146,7 @@ describe("useScanSocket", () => {
         if (m.action !== "subscribe") return;
         subscribes += 1;
         const since: number = m.since ?? 0;
-        const upTo = Math.min(total, since + 300);
+        const upTo = m.since === undefined ? Math.min(total, 300) : since;
         const paths = Array.from({ length: upTo - since }, (_, i) => `d${since + i + 1}.pdf`);
         sock.send(JSON.stringify(sync(upTo, paths)));
         const end = Math.min(total, upTo + 1_000);
@@ -153,6 +158,6 @@ describe("useScanSocket", () => {
     await waitFor(() => expect(result.current.state.rows).toHaveLength(total), { timeout: 25_000 });
     expect(new Set(result.current.state.rows.map((r) => r.path)).size).toBe(total);
     expect(result.current.state.lastSeq).toBe(total);
-    expect(subscribes).toBe(4);
+    expect(subscribes).toBe(5);
   }, 30_000);
 });

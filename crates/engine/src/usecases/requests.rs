@@ -205,7 +205,8 @@ impl Engine {
                 .await
             {
                 Ok(m) => {
-                    // The snapshot holds what the log has up to its `last_seq`, from `since` on.
+                    // The snapshot holds what the log has up to its `last_seq` (`since`, when
+                    // the client gave it).
                     let since = match &m {
                         ServerMessage::SyncState { last_seq, .. } => *last_seq,
                         _ => since.unwrap_or(0),

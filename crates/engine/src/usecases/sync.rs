@@ -1,7 +1,7 @@
 //! The snapshot a client gets when it subscribes or reconnects: counters, the matches and file
-//! errors logged after the client's `since` (links signed anew), and the `seq` to follow from.
-//! A snapshot fits one message ([`MESSAGE_MAX`]) and reads a bounded part of the log: what
-//! does not fit comes after it, as the log's own messages.
+//! errors it does not have yet (links signed anew), and the `seq` to follow from. A snapshot
+//! fits one message ([`MESSAGE_MAX`]) and reads a bounded part of the log: what does not fit
+//! comes after it, as the log's own messages.
 
 use isoscan_core::protocol::{
     Envelope, FileErrorData, MatchData, OriginalResult, OriginalSync, ServerMessage, SessionState,
@@ -23,11 +23,13 @@ pub const SNAPSHOT_PAGES: usize = 10;
 const SNAPSHOT_SLACK: usize = 1024;
 
 impl Engine {
-    /// SYNC_STATE of `owner`'s session: its counters, and the matches and file errors in the
-    /// log after `since` (0: from the start) up to `last_seq`; a client then follows from
-    /// `last_seq`. The snapshot stops where the next match or error would take it past
-    /// [`MESSAGE_MAX`], or after [`SNAPSHOT_PAGES`] pages of the log. With `original`, also
-    /// the fields the original dashboard reads after its `reconnect`.
+    /// SYNC_STATE of `owner`'s session: its counters, and the rows up to `last_seq`, from
+    /// which a client then follows. A client that gives `since` has the rows up to it: it gets
+    /// the counters alone (`last_seq` = `since`) and then every message after `since`. One
+    /// that does not gets the matches and file errors from the start of the log, up to where
+    /// the next would take the message past [`MESSAGE_MAX`] or after [`SNAPSHOT_PAGES`] pages
+    /// of the log. With `original`, also the fields the original dashboard reads after its
+    /// `reconnect`.
     pub async fn sync_state(
         &self,
         session_id: &str,
@@ -36,13 +38,14 @@ impl Engine {
         original: bool,
     ) -> Result<ServerMessage, EngineError> {
         let s = self.owned(session_id, owner).await?;
+        let pages = if since.is_some() { 0 } else { SNAPSHOT_PAGES };
         let since = since.unwrap_or(0);
         let mut read: Vec<Envelope> = vec![];
         let mut download_url = None;
         let mut codes = (vec![], vec![], 0, 0, false);
         let mut end_message = None;
         let mut after = since;
-        for _ in 0..SNAPSHOT_PAGES {
+        for _ in 0..pages {
             let page = self
                 .ports
                 .events
