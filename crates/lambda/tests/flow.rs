@@ -1487,7 +1487,7 @@ async fn a_client_given_the_messages_out_of_order_and_some_lost_gets_every_one_b
         .expect("connect");
     let (key, codes) = upload_drawings(&r, 40).await;
     let session = start_upload_scan(&r, &c, &key, &codes).await;
-    // Three workers at once, as Lambda runs them.
+    // Each message to a worker of its own, all at once, as Lambda runs them.
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let s = r.store.get(&session).await.unwrap().unwrap();
