@@ -12,6 +12,9 @@ Used by the tests (scripts/test.sh and crates/aws's test support) instead of
   posts the service accepted, each once. (moto's request recorder is no use for this: it writes
   each request in several appends, so requests recorded by concurrent threads can run into one
   another's lines.)
+- DynamoDB: requests are served one at a time. On moto's threads a write and its condition
+  were not one step: two of eight racing finalize claims both won, and an `ADD` to a scan's
+  counter was lost (the scan stayed at 9 of 10 files with all 10 results in).
 - Textract: moto answers every document with one fixed, malformed result (`DocumentMetadata`
   of the wrong shape, no paging, jobs finished at once). Here a test says what Textract reads
   in a document, by the SHA-256 of its bytes, with `POST /moto-api/static/textract/results`
@@ -630,6 +633,25 @@ def add_message(self, message) -> None:
 
 
 sqs_models.Queue.add_message = add_message
+
+# --- DynamoDB ----------------------------------------------------------------------------
+
+from moto.dynamodb import responses as dynamodb_responses  # noqa: E402
+
+_dynamodb_lock = threading.Lock()
+_dynamodb_call = dynamodb_responses.DynamoHandler.call_action
+
+
+def dynamodb_call_action(self):
+    # DynamoDB applies a write and its condition as one step. moto's server threads read,
+    # check and write in turn: two conditional updates of one item could both pass, and two
+    # `ADD`s to one counter could leave it one short. One request at a time, as DynamoDB
+    # behaves for each item.
+    with _dynamodb_lock:
+        return _dynamodb_call(self)
+
+
+dynamodb_responses.DynamoHandler.call_action = dynamodb_call_action
 
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
 
