@@ -69,8 +69,8 @@ echo "== cargo test"
 # No doc tests: the crates have no examples in their docs, and an empty doc-test run must not
 # be the last word.
 set +e
-# Every target but the entry points' own harnesses (`test = false`: they have no unit tests,
-# and `--all-targets` would link each of them, with the AWS SDKs, for nothing).
+# Every target but the entry points' own harnesses (`test = false`, `bench = false`: they have
+# no unit tests, and `--all-targets` would link each of them, with the AWS SDKs, for nothing).
 cargo test --locked --workspace --lib --tests --benches --examples 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 set -e
