@@ -105,10 +105,10 @@ impl Engine {
                             &data.pages,
                         );
                     }
-                    items.push((env.seq, Ok(data)));
+                    items.push((env.seq, Row::Match(data)));
                 }
                 ServerMessage::FileError { data } if seen.insert((false, data.path.clone())) => {
-                    items.push((env.seq, Err(data)));
+                    items.push((env.seq, Row::Error(data)));
                 }
                 _ => {}
             }
@@ -125,7 +125,7 @@ impl Engine {
         let (mut matches, mut errors) = (vec![], vec![]);
         for (seq, item) in items {
             let add = match &item {
-                Ok(m) => {
+                Row::Match(m) => {
                     json_len(m)
                         + 1
                         + if original {
@@ -134,7 +134,7 @@ impl Engine {
                             0
                         }
                 }
-                Err(e) => json_len(e) + 1,
+                Row::Error(e) => json_len(e) + 1,
             };
             if size + add > MESSAGE_MAX {
                 // The rest follows as the log's own messages, from this one on.
@@ -143,8 +143,8 @@ impl Engine {
             }
             size += add;
             match item {
-                Ok(m) => matches.push(m),
-                Err(e) => errors.push(e),
+                Row::Match(m) => matches.push(m),
+                Row::Error(e) => errors.push(e),
             }
         }
         Ok(snap.message(&s, matches, errors, last_seq))
@@ -159,6 +159,12 @@ impl Engine {
     ) -> Result<Vec<Envelope>, EngineError> {
         Ok(self.ports.events.since(session_id, since, limit).await?)
     }
+}
+
+/// A row of a snapshot, in log order.
+enum Row {
+    Match(MatchData),
+    Error(FileErrorData),
 }
 
 /// The length of `v` as JSON.
