@@ -188,6 +188,16 @@ async fn delete_from(r: &Rig, queue: &str, receipt: &str) {
         .expect("delete");
 }
 
+/// A new connection of alice's (a name made unique from `name`).
+async fn alice(r: &Rig, name: &str) -> String {
+    let c = unique(name);
+    r.dep
+        .connect(&c, Some("alice-token-0123456789"))
+        .await
+        .expect("connect");
+    c
+}
+
 /// Uploads `n` generated drawings as alice's upload; returns its key and the code list.
 async fn upload_drawings(r: &Rig, n: usize) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -378,20 +388,12 @@ async fn a_scan_with_every_message_twice_and_a_dying_worker_counts_each_file_onc
 async fn a_dead_letter_becomes_file_errors_and_a_gone_follower_fails_nothing() {
     captured_logs();
     let r = rig().await;
-    let c1 = unique("c1");
-    r.dep
-        .connect(&c1, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c1 = alice(&r, "c1").await;
     let (key, codes) = upload_drawings(&r, 12).await;
     let session = start_upload_scan(&r, &c1, &key, &codes).await;
     // A second tab follows the scan, then goes away without a $disconnect: API Gateway answers
     // 410 for it from then on.
-    let c2 = unique("c2");
-    r.dep
-        .connect(&c2, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c2 = alice(&r, "c2").await;
     r.dep
         .message(
             &c2,
@@ -757,11 +759,7 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
     drive.endpoint = Some(endpoint);
     drive.first_backoff = Duration::from_millis(20);
     let r = rig_full(None, Some(drive), None).await;
-    let c1 = unique("c1");
-    r.dep
-        .connect(&c1, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c1 = alice(&r, "c1").await;
     r.dep
         .message(
             &c1,
@@ -878,11 +876,7 @@ async fn a_drive_folder_is_listed_and_read_by_the_workers() {
 /// A new connection sends what the original dashboard sends when its page reloads, then its
 /// heartbeat; returns the SYNC_STATE it got (after checking the heartbeat was answered).
 async fn reload_as_the_original(r: &Rig, session: &str) -> serde_json::Value {
-    let c = unique("reload");
-    r.dep
-        .connect(&c, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c = alice(r, "reload").await;
     r.dep
         .message(
             &c,
@@ -983,11 +977,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         }
         codes.extend(["SP-1001", "MP-2002", "MP-3003", "MP-4004"].map(String::from));
         let before = textract_calls().await.len();
-        let c1 = unique("c1");
-        r.dep
-            .connect(&c1, Some("alice-token-0123456789"))
-            .await
-            .expect("connect");
+        let c1 = alice(&r, "c1").await;
         let session = start_upload_scan(&r, &c1, &key, &codes).await;
         let (complete, matches) = run_to_the_end(&r, &session).await;
         let ServerMessage::Complete {
@@ -1042,11 +1032,7 @@ async fn scanned_pages_are_read_by_textract_and_vector_pages_never_are() {
         .expect("wrap");
     textract_reads(&[(&wrapped, vec![vec!["BIG-7001"]])], json!({})).await;
     let r = rig_full(None, None, Some(fast)).await;
-    let c2 = unique("c2");
-    r.dep
-        .connect(&c2, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c2 = alice(&r, "c2").await;
     let scanned = scan_pictures(&r, &c2, vec![("scans/big.png", big)], &["BIG-7001"]).await;
     assert_eq!(scanned.counts, (0, 0));
     assert_eq!(
@@ -1301,11 +1287,7 @@ async fn a_job_that_fails_is_logged_without_its_links() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn near_its_deadline_the_worker_puts_jobs_back_unstarted() {
     let r = rig().await;
-    let c1 = unique("c1");
-    r.dep
-        .connect(&c1, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c1 = alice(&r, "c1").await;
     let (key, codes) = upload_drawings(&r, 12).await;
     let session = start_upload_scan(&r, &c1, &key, &codes).await;
 
@@ -1382,11 +1364,7 @@ async fn a_reload_after_5000_matches_gets_every_row_in_messages_that_fit() {
         })
         .collect();
     r.store.load_log(&s.id, &log).await.expect("log");
-    let c = unique("reload");
-    r.dep
-        .connect(&c, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c = alice(&r, "reload").await;
     // A client as DESIGN.md has it: rows by path from each snapshot and what follows it; told
     // the replay stopped, it subscribes again from the last seq it got.
     let mut rows = std::collections::HashSet::new();
@@ -1480,11 +1458,7 @@ impl OrderingClient {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_given_the_messages_out_of_order_and_some_lost_gets_every_one_by_asking_again() {
     let r = rig().await;
-    let c = unique("c");
-    r.dep
-        .connect(&c, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c = alice(&r, "c").await;
     let (key, codes) = upload_drawings(&r, 40).await;
     let session = start_upload_scan(&r, &c, &key, &codes).await;
     // Each message to a worker of its own, all at once, as Lambda runs them.
@@ -1610,11 +1584,7 @@ async fn drive_trees_40_folders_deep_and_2000_wide_scan_with_exact_totals() {
     });
     drive.endpoint = Some(endpoint);
     let r = rig_full(None, Some(drive), None).await;
-    let c = unique("c");
-    r.dep
-        .connect(&c, Some("alice-token-0123456789"))
-        .await
-        .expect("connect");
+    let c = alice(&r, "c").await;
     r.dep
         .message(
             &c,
