@@ -71,7 +71,8 @@ echo "== cargo test"
 set +e
 # Every target but the entry points' own harnesses (`test = false`, `bench = false`: they have
 # no unit tests, and `--all-targets` would link each of them, with the AWS SDKs, for nothing).
-cargo test --locked --workspace --lib --tests --benches --examples 2>&1 | tee "$log"
+# `--no-fail-fast`: one failing binary must not hide what the others would say.
+cargo test --locked --no-fail-fast --workspace --lib --tests --benches --examples 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 set -e
 rust="$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

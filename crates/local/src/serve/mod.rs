@@ -163,6 +163,9 @@ fn allowed_remote(args: &ServeArgs) -> anyhow::Result<crate::remote::Allowed> {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
+    // Installed before anything listens: a signal that arrives once clients can connect must
+    // shut the server down cleanly, never kill it with the default action.
+    let stop = Shutdown::install()?;
     raise_file_limit();
     let allowed = allowed_remote(&args)?;
     private_dir(&args.data)
@@ -377,7 +380,7 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
         max_per_address: args.max_connections_per_address.max(1),
     };
     let server = tokio::spawn(listen::serve(listener, router, limits, stop_rx.clone()));
-    shutdown_signal().await;
+    stop.wait().await;
     tracing::info!("shutting down: finishing the jobs in hand");
     eprintln!("isoscan serve: shutting down");
     let _ = stop_tx.send(true);
@@ -399,17 +402,25 @@ pub async fn run(args: ServeArgs, program: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct Shutdown {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }
