@@ -154,6 +154,145 @@ async fn every_item_expires_and_the_open_index_holds_only_unfinished_sessions() 
     );
 }
 
+/// The event counter is an atomic `ADD`: a seq taken by a writer that died before writing its
+/// event holds readers back until a later event has waited the store's hole wait, then is
+/// filled with a PROGRESS; a writer whose seq was filled takes another; fifty writers at once
+/// leave a log without holes or repeats; racing once-appends leave one event and no hole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_seq_whose_writer_died_holds_readers_back_then_is_filled() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    use isoscan_core::protocol::{Envelope, ServerMessage};
+    let _alone = EMULATOR.write().await;
+    let c = aws_sdk_dynamodb::Client::new(&config().await);
+    let table = unique("isoscan");
+    let wait = Duration::from_millis(1500);
+    let store = DynamoStore::new(c.clone(), &table).with_hole_wait(wait);
+    store.create_table().await.expect("create table");
+    let store = Arc::new(store);
+    let msg = |m: &str| ServerMessage::Cancelled { message: m.into() };
+    let seqs = |v: &[Envelope]| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let session = "hole-a";
+
+    assert_eq!(store.append(session, &msg("one")).await.expect("1").seq, 1);
+    // A writer takes seq 2 and dies before writing its event.
+    let taken = c
+        .update_item()
+        .table_name(&table)
+        .key("pk", V::S(format!("S#{session}")))
+        .key("sk", V::S("SEQ".into()))
+        .update_expression("ADD #seq :one")
+        .expression_attribute_names("#seq", "seq")
+        .expression_attribute_values(":one", V::N("1".into()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .expect("take a seq");
+    assert_eq!(
+        taken.attributes().and_then(|a| a.get("seq")),
+        Some(&V::N("2".into()))
+    );
+    assert_eq!(
+        store.append(session, &msg("three")).await.expect("3").seq,
+        3
+    );
+    // Readers stop before the hole while it is young: nobody is told "up to 3" yet.
+    assert_eq!(
+        seqs(&store.since(session, 0, 100).await.expect("young")),
+        vec![1]
+    );
+    assert!(store
+        .since(session, 1, 100)
+        .await
+        .expect("young")
+        .is_empty());
+    tokio::time::sleep(wait + Duration::from_millis(200)).await;
+    let all = store.since(session, 0, 100).await.expect("old");
+    assert_eq!(seqs(&all), vec![1, 2, 3]);
+    assert!(
+        matches!(all[1].message, ServerMessage::Progress { .. }),
+        "{:?}",
+        all[1]
+    );
+    assert!(matches!(&all[2].message, ServerMessage::Cancelled { message } if message == "three"));
+    // The fill is written: the next reader reads the same.
+    assert_eq!(store.since(session, 0, 100).await.expect("again"), all);
+
+    // A writer too slow for its seq: a reader filled seq 4 first, so the event goes to 5.
+    let filler = Envelope {
+        session_id: session.into(),
+        seq: 4,
+        ts: None,
+        req_id: None,
+        message: msg("filled"),
+    };
+    c.put_item()
+        .table_name(&table)
+        .item("pk", V::S(format!("S#{session}")))
+        .item("sk", V::S("E#000000000004".into()))
+        .item("body", V::S(serde_json::to_string(&filler).expect("json")))
+        .item("ttl", V::N("4102444800".into()))
+        .send()
+        .await
+        .expect("fill seq 4");
+    assert_eq!(store.append(session, &msg("five")).await.expect("5").seq, 5);
+    assert_eq!(
+        seqs(&store.since(session, 3, 100).await.expect("4, 5")),
+        vec![4, 5]
+    );
+
+    // Fifty writers at once: every seq once, no hole.
+    let mut handles = vec![];
+    for w in 0..50 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut got = vec![];
+            for i in 0..4 {
+                got.push(store.append("hole-b", &msg(&format!("{w}.{i}"))).await?.seq);
+            }
+            Ok::<_, StoreError>(got)
+        }));
+    }
+    let mut taken = vec![];
+    for h in handles {
+        taken.extend(h.await.expect("join").expect("append"));
+    }
+    taken.sort();
+    assert_eq!(taken, (1..=200).collect::<Vec<u64>>());
+    let log = store.since("hole-b", 0, 1000).await.expect("log");
+    assert_eq!(seqs(&log), (1..=200).collect::<Vec<u64>>());
+    assert!(log
+        .iter()
+        .all(|e| matches!(e.message, ServerMessage::Cancelled { .. })));
+
+    // Once-appends racing each other and plain appends: one logged, no seq left empty.
+    let mut handles = vec![];
+    for i in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                store
+                    .append_once("hole-c", "complete", &msg("end"))
+                    .await
+                    .map(|e| e.is_some())
+            } else {
+                store.append("hole-c", &msg("other")).await.map(|_| false)
+            }
+        }));
+    }
+    let mut won = 0;
+    for h in handles {
+        won += usize::from(h.await.expect("join").expect("append"));
+    }
+    assert_eq!(won, 1);
+    let log = store.since("hole-c", 0, 100).await.expect("log");
+    assert_eq!(seqs(&log), (1..=5).collect::<Vec<u64>>());
+    let ends = log
+        .iter()
+        .filter(|e| matches!(&e.message, ServerMessage::Cancelled { message } if message == "end"))
+        .count();
+    assert_eq!(ends, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_passes_the_event_log_suite() {
     let _alone = EMULATOR.write().await;

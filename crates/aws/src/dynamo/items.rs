@@ -122,6 +122,8 @@ pub(super) fn to_session(item: &Item) -> Result<Session, StoreError> {
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
+    /// [`super::events::HOLE_WAIT`] but in tests.
+    pub(super) hole_wait: std::time::Duration,
 }
 
 pub(super) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(

@@ -7,7 +7,14 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            hole_wait: super::events::HOLE_WAIT,
         }
+    }
+
+    /// The same store with another wait before a reader fills a seq whose event never came.
+    pub fn with_hole_wait(mut self, wait: std::time::Duration) -> Self {
+        self.hole_wait = wait;
+        self
     }
 
     /// Creates the table (for tests and first runs against an emulator).
