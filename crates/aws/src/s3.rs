@@ -528,8 +528,17 @@ impl Source for S3Source {
                 SourceError::NotFound(_) => SourceError::File("the file is gone".into()),
                 other => other,
             })?;
+        // Sized once from the object's length: a vector grown by doubling would hold up to
+        // twice the file for a moment.
+        let announced = r.content_length().and_then(|l| u64::try_from(l).ok());
+        if announced.is_some_and(|l| l > max_bytes) {
+            return Err(SourceError::File(format!(
+                "the file is larger than {} MiB",
+                max_bytes >> 20
+            )));
+        }
         let mut body = r.body;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(announced.unwrap_or(0) as usize);
         while let Some(chunk) = body
             .try_next()
             .await

@@ -90,6 +90,8 @@ pub struct Settings {
     /// How long a scan waits in FINALIZING before the sweeper queues its finalize again
     /// (`SWEEP_IDLE_S`, [`SWEEP_IDLE`] when unset).
     pub sweep_idle: Duration,
+    /// The largest file a worker reads ([`max_file_bytes`] of the function's memory).
+    pub max_file_bytes: u64,
 }
 
 /// `SOURCE_BUCKETS`: comma-separated buckets (or `s3://bucket/prefix` locations).
@@ -129,6 +131,17 @@ fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 /// How long a scan waits in FINALIZING before the sweeper queues its finalize again
 /// (`SWEEP_IDLE_S`): longer than a finalize takes, so that one still running is left alone.
 pub const SWEEP_IDLE: Duration = Duration::from_secs(900);
+
+/// The largest file a worker reads with `memory_mb` of memory: a quarter of it, so that the
+/// file, the reader's pages and text, and the function's own code fit together. A larger file
+/// is a FILE_ERROR saying the limit, not a function killed for memory with its whole batch.
+pub fn max_file_bytes(memory_mb: u64) -> u64 {
+    (memory_mb << 20) / 4
+}
+
+/// The memory of a worker when Lambda does not say (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`): the
+/// stack's default.
+pub const DEFAULT_MEMORY_MB: u64 = 1024;
 
 /// The longest a copy of the API tokens is used before it is read again.
 pub const MAX_TOKENS_AGE: Duration = Duration::from_secs(300);
@@ -188,6 +201,10 @@ impl Settings {
             sweep_idle: positive("SWEEP_IDLE_S")?
                 .map(Duration::from_secs)
                 .unwrap_or(SWEEP_IDLE),
+            // Set by Lambda in every function's environment.
+            max_file_bytes: max_file_bytes(
+                positive("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?.unwrap_or(DEFAULT_MEMORY_MB),
+            ),
         })
     }
 }
@@ -377,6 +394,7 @@ impl Deployment {
                 ports,
                 EngineConfig {
                     scopes: Some(Arc::new(TokenScopes(tokens.clone()))),
+                    max_file_bytes: s.max_file_bytes,
                     ..EngineConfig::default()
                 },
             )),

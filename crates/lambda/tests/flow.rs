@@ -85,10 +85,25 @@ async fn rig_with(cognito: Option<CognitoSettings>) -> Rig {
     rig_full(cognito, None, None).await
 }
 
+/// The worker's file limit, as a function with a quarter of `max_file_bytes` of memory has it.
+async fn rig_limited(max_file_bytes: u64) -> Rig {
+    rig_settings(None, None, None, max_file_bytes).await
+}
+
 async fn rig_full(
     cognito: Option<CognitoSettings>,
     drive: Option<DriveConfig>,
     ocr: Option<TextractConfig>,
+) -> Rig {
+    let limit = isoscan_lambda::max_file_bytes(isoscan_lambda::DEFAULT_MEMORY_MB);
+    rig_settings(cognito, drive, ocr, limit).await
+}
+
+async fn rig_settings(
+    cognito: Option<CognitoSettings>,
+    drive: Option<DriveConfig>,
+    ocr: Option<TextractConfig>,
+    max_file_bytes: u64,
 ) -> Rig {
     let conf = config().await;
     let table = unique("isoscan");
@@ -119,6 +134,7 @@ async fn rig_full(
             drive_secret: None,
             ocr,
             sweep_idle: isoscan_lambda::SWEEP_IDLE,
+            max_file_bytes,
         },
         Some(
             json!({"tokens": {"alice-token-0123456789": "alice", "bob-token-0123456789ab": "bob"}}),
@@ -1211,6 +1227,7 @@ async fn a_revoked_token_is_refused_once_the_copy_of_the_tokens_is_too_old() {
             drive_secret: None,
             ocr: None,
             sweep_idle: isoscan_lambda::SWEEP_IDLE,
+            max_file_bytes: isoscan_lambda::max_file_bytes(isoscan_lambda::DEFAULT_MEMORY_MB),
         },
         None,
         None,
@@ -1622,4 +1639,47 @@ async fn drive_trees_40_folders_deep_and_2000_wide_scan_with_exact_totals() {
         .map(|x| x.file.path)
         .collect();
     assert_eq!(results, expected);
+}
+
+/// A worker reads files up to a quarter of its memory: a larger one is a FILE_ERROR that says
+/// the limit (the function is not killed for memory with its whole batch), and the others of
+/// its batch are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_over_the_workers_limit_is_a_file_error_that_says_the_limit() {
+    assert_eq!(isoscan_lambda::max_file_bytes(1024), 256 << 20);
+    assert_eq!(isoscan_lambda::max_file_bytes(10_240), 2560 << 20);
+    let r = rig_limited(1 << 20).await;
+    let c = alice(&r, "limit").await;
+    let (key, codes) = upload_drawings(&r, 5).await;
+    // A drawing padded with comment lines past the limit: a PDF any reader still opens.
+    let mut big = b"%PDF-1.4\n".to_vec();
+    while big.len() < (3 << 19) {
+        big.extend_from_slice(b"% padding to make the file larger than the worker reads\n");
+    }
+    put_upload_file(&r, &key, "big/over-the-limit.pdf", big).await;
+    let session = start_upload_scan(&r, &c, &key, &codes).await;
+    let (complete, matches) = run_to_the_end(&r, &session).await;
+    let ServerMessage::Complete {
+        total_processed,
+        errors,
+        ..
+    } = complete
+    else {
+        unreachable!()
+    };
+    assert_eq!((total_processed, errors), (6, 1));
+    assert!(!matches.is_empty());
+    let log = r.store.since(&session, 0, 1000).await.unwrap();
+    let reasons: Vec<String> = log
+        .iter()
+        .filter_map(|e| match &e.message {
+            ServerMessage::FileError { data } => Some(format!("{}: {}", data.path, data.error)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("big/over-the-limit.pdf: ") && reasons[0].contains("1 MiB"),
+        "{reasons:?}"
+    );
 }
