@@ -14,5 +14,5 @@ pub mod usecases;
 
 pub use usecases::{
     Engine, EngineConfig, EngineError, JobOutcome, Ports, ScanRequest, Step, Swept, UploadQuota,
-    MAX_RECEIVES, REPLAY_PAGE,
+    FILES_PER_JOB, MAX_RECEIVES, REPLAY_PAGE,
 };

@@ -103,6 +103,20 @@ pub enum Recorded {
     Duplicate(Session),
 }
 
+/// Results one [`SessionStore::record_many`] writes in one transaction (DynamoDB's 100 items,
+/// less the session's).
+pub const RECORD_MAX: usize = 99;
+
+/// What recording results did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedMany {
+    /// For each result given, whether it was new (counted); `false`: the path had a result
+    /// already (a redelivery, or twice in one call) and nothing changed for it.
+    pub inserted: Vec<bool>,
+    /// The session as the write left it.
+    pub session: Session,
+}
+
 /// What counting a listing page did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Listed {
@@ -133,9 +147,23 @@ pub trait SessionStore: Send + Sync {
         files: u64,
         skipped: u64,
     ) -> Result<Listed, StoreError>;
-    /// Writes a file's result once per (session, path) and, in the same transaction, bumps the
-    /// session's counters.
-    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError>;
+    /// Writes results once per (session, path) and, in the same transaction, adds the new
+    /// ones to the session's counters: one contended write for a job's files, not one each.
+    /// Up to [`RECORD_MAX`] results go in one transaction; more in several, each whole.
+    async fn record_many(
+        &self,
+        id: &str,
+        results: &[FileResult],
+    ) -> Result<RecordedMany, StoreError>;
+    /// [`SessionStore::record_many`] of one result.
+    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
+        let r = self.record_many(id, std::slice::from_ref(result)).await?;
+        Ok(if r.inserted.first() == Some(&true) {
+            Recorded::Inserted(r.session)
+        } else {
+            Recorded::Duplicate(r.session)
+        })
+    }
     /// Whether the path (of any length) already has a result.
     async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError>;
     /// Moves the session from RUNNING to FINALIZING if listing is done and every file is

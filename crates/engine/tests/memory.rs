@@ -944,6 +944,27 @@ async fn a_fault_at_any_call_of_a_scan_leaves_it_exact() {
     assert!(swept > 0, "no run needed the sweeper");
 }
 
+/// A job's files are recorded in one write with the session's counters, and PROGRESS is
+/// claimed once for them, not once per file: 50 files listed 7 to a page make 8 jobs, so 8
+/// writes (one contended write on the session item per job instead of two per file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_jobs_files_are_recorded_in_one_write() {
+    use suite::faults::{assert_exact, run_scan, Delivering, Faults};
+    let how = Delivering {
+        visibility: Duration::from_millis(15),
+        drain_wait: Duration::from_millis(30),
+        twice: false,
+    };
+    let ports = fault_ports(50);
+    let faults = Arc::new(Faults::default());
+    let end = run_scan(&ports, &faults, None, "memory:", how).await;
+    assert_exact(&ports, &end, 50, "one write a job").await;
+    assert!(isoscan_engine::FILES_PER_JOB >= 7);
+    let jobs = 50u64.div_ceil(7);
+    assert_eq!(faults.calls_of("record_many"), jobs);
+    assert!(faults.calls_of("claim_progress") <= jobs);
+}
+
 /// Two workers on every message at once, with a fault at any call: still exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_duplicate_deliveries_with_a_fault_leave_a_scan_exact() {

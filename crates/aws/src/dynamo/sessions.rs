@@ -149,45 +149,36 @@ impl SessionStore for DynamoStore {
         }
     }
 
-    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
-        let body = serde_json::to_string(result).map_err(unavailable)?;
-        let mut item: Item = HashMap::new();
-        item.insert("pk".into(), pk(id));
-        item.insert("sk".into(), s(result_key(&result.file.path)));
-        item.insert("body".into(), s(body));
-        item.insert("ttl".into(), ttl_from(now_s()));
-        let u = Update::builder()
-            .table_name(&self.table)
-            .key("pk", pk(id))
-            .key("sk", s("META"))
-            .update_expression("ADD #processed :one, #matches :m, #errors :e")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#processed", "processed")
-            .expression_attribute_names("#matches", "matches")
-            .expression_attribute_names("#errors", "errors")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":m", n(u64::from(result.is_match())))
-            .expression_attribute_values(":e", n(u64::from(result.is_error())))
-            .build()
-            .map_err(unavailable)?;
-        // Fifty workers recording files of one scan collide on its counters: `transact` sends
-        // a contended write again here, not through a redelivery that costs a receive.
-        let r = self
-            .transact(vec![
-                put(&self.table, item, Some("attribute_not_exists(pk)"))?,
-                TransactWriteItem::builder().update(u).build(),
-            ])
-            .await;
-        match r {
-            Ok(()) => Ok(Recorded::Inserted(self.must(id).await?)),
-            Err(e) if cancelled_on(&e, 0) == Some(true) => {
-                Ok(Recorded::Duplicate(self.must(id).await?))
+    async fn record_many(
+        &self,
+        id: &str,
+        results: &[FileResult],
+    ) -> Result<RecordedMany, StoreError> {
+        let mut inserted = vec![false; results.len()];
+        let mut seen = std::collections::HashSet::new();
+        // A path twice in one call is written once (a transaction names an item once).
+        let firsts: Vec<usize> = (0..results.len())
+            .filter(|&i| seen.insert(result_key(&results[i].file.path)))
+            .collect();
+        for chunk in firsts.chunks(RECORD_MAX) {
+            let mut todo = chunk.to_vec();
+            while !todo.is_empty() {
+                match self.record_once(id, results, &todo).await? {
+                    None => {
+                        for &i in &todo {
+                            inserted[i] = true;
+                        }
+                        todo.clear();
+                    }
+                    // Those in already: the others go again, without them.
+                    Some(present) => todo.retain(|i| !present.contains(i)),
+                }
             }
-            Err(e) if cancelled_on(&e, 1) == Some(true) => {
-                Err(StoreError::NotFound(id.to_string()))
-            }
-            Err(e) => Err(unavailable(crate::describe(&e))),
         }
+        Ok(RecordedMany {
+            inserted,
+            session: self.must(id).await?,
+        })
     }
 
     async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError> {
@@ -415,6 +406,67 @@ impl SessionStore for DynamoStore {
                 Ok(false)
             }
             Err(e) => Err(unavailable(crate::describe(&e))),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Writes the results `todo` (indexes into `results`) and adds them to the session's
+    /// counters in one transaction, conditional on each result being new. `None`: written;
+    /// `Some(present)`: nothing was, these were in already.
+    async fn record_once(
+        &self,
+        id: &str,
+        results: &[FileResult],
+        todo: &[usize],
+    ) -> Result<Option<Vec<usize>>, StoreError> {
+        let mut writes = Vec::with_capacity(todo.len() + 1);
+        let (mut matches, mut errors) = (0u64, 0u64);
+        for &i in todo {
+            let result = &results[i];
+            let body = serde_json::to_string(result).map_err(unavailable)?;
+            let mut item: Item = HashMap::new();
+            item.insert("pk".into(), pk(id));
+            item.insert("sk".into(), s(result_key(&result.file.path)));
+            item.insert("body".into(), s(body));
+            item.insert("ttl".into(), ttl_from(now_s()));
+            writes.push(put(&self.table, item, Some("attribute_not_exists(pk)"))?);
+            matches += u64::from(result.is_match());
+            errors += u64::from(result.is_error());
+        }
+        let u = Update::builder()
+            .table_name(&self.table)
+            .key("pk", pk(id))
+            .key("sk", s("META"))
+            .update_expression("ADD #processed :n, #matches :m, #errors :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#processed", "processed")
+            .expression_attribute_names("#matches", "matches")
+            .expression_attribute_names("#errors", "errors")
+            .expression_attribute_values(":n", n(todo.len() as u64))
+            .expression_attribute_values(":m", n(matches))
+            .expression_attribute_values(":e", n(errors))
+            .build()
+            .map_err(unavailable)?;
+        writes.push(TransactWriteItem::builder().update(u).build());
+        // Fifty workers recording files of one scan collide on its counters: `transact` sends
+        // a contended write again here, not through a redelivery that costs a receive.
+        match self.transact(writes).await {
+            Ok(()) => Ok(None),
+            Err(e) if cancelled_on(&e, todo.len()) == Some(true) => {
+                Err(StoreError::NotFound(id.to_string()))
+            }
+            Err(e) => {
+                let present: Vec<usize> = (0..todo.len())
+                    .filter(|&k| cancelled_on(&e, k) == Some(true))
+                    .map(|k| todo[k])
+                    .collect();
+                if present.is_empty() {
+                    Err(unavailable(crate::describe(&e)))
+                } else {
+                    Ok(Some(present))
+                }
+            }
         }
     }
 }

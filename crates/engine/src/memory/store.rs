@@ -95,17 +95,29 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
+    async fn record_many(
+        &self,
+        id: &str,
+        results: &[FileResult],
+    ) -> Result<RecordedMany, StoreError> {
         self.with(id, |row| {
-            if row.results.contains_key(&result.file.path) {
-                return Ok(Recorded::Duplicate(session_mut(row)?.clone()));
+            session_mut(row)?;
+            let mut inserted = Vec::with_capacity(results.len());
+            for result in results {
+                let new = !row.results.contains_key(&result.file.path);
+                if new {
+                    row.results.insert(result.file.path.clone(), result.clone());
+                    let s = session_mut(row)?;
+                    s.processed += 1;
+                    s.matches += u64::from(result.is_match());
+                    s.errors += u64::from(result.is_error());
+                }
+                inserted.push(new);
             }
-            row.results.insert(result.file.path.clone(), result.clone());
-            let s = session_mut(row)?;
-            s.processed += 1;
-            s.matches += u64::from(result.is_match());
-            s.errors += u64::from(result.is_error());
-            Ok(Recorded::Inserted(s.clone()))
+            Ok(RecordedMany {
+                inserted,
+                session: session_mut(row)?.clone(),
+            })
         })
     }
 

@@ -36,6 +36,8 @@ pub struct Faults {
     stop: AtomicBool,
     stopped: tokio::sync::Notify,
     hit: std::sync::Mutex<Option<String>>,
+    /// Calls by method since the last `arm`.
+    by_method: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 enum Go {
@@ -47,12 +49,18 @@ enum Go {
 impl Faults {
     fn arm(&self, at: u64, fault: Fault) {
         self.calls.store(0, Ordering::SeqCst);
+        if let Ok(mut m) = self.by_method.lock() {
+            m.clear();
+        }
         self.stop.store(fault == Fault::Stop, Ordering::SeqCst);
         self.at.store(at, Ordering::SeqCst);
     }
 
     fn check(&self, what: &str) -> Go {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Ok(mut m) = self.by_method.lock() {
+            *m.entry(what.to_string()).or_default() += 1;
+        }
         if n != self.at.load(Ordering::SeqCst) {
             return Go::On;
         }
@@ -70,6 +78,15 @@ impl Faults {
     /// Calls counted since the last `arm`.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Calls of `method` counted since the last `arm`.
+    pub fn calls_of(&self, method: &str) -> u64 {
+        self.by_method
+            .lock()
+            .ok()
+            .and_then(|m| m.get(method).copied())
+            .unwrap_or(0)
     }
 
     /// The method the fault hit.
@@ -126,8 +143,18 @@ impl SessionStore for Store {
         let call = self.0.add_listed(id, page, next, files, skipped);
         guarded(&self.1, "add_listed", down, call).await
     }
-    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
-        guarded(&self.1, "record", down, self.0.record(id, result)).await
+    async fn record_many(
+        &self,
+        id: &str,
+        results: &[FileResult],
+    ) -> Result<RecordedMany, StoreError> {
+        guarded(
+            &self.1,
+            "record_many",
+            down,
+            self.0.record_many(id, results),
+        )
+        .await
     }
     async fn has_result(&self, id: &str, path: &str) -> Result<bool, StoreError> {
         guarded(&self.1, "has_result", down, self.0.has_result(id, path)).await

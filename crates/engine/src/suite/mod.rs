@@ -143,6 +143,74 @@ pub async fn session_store(store: Arc<dyn SessionStore>, prefix: &str) {
         }
     }
     assert_eq!(inserted, 1);
+    // Several results in one write: the new ones counted, those in already and a path given
+    // twice left alone; racing writers of overlapping sets count each path once; more than
+    // one transaction holds.
+    let id3 = format!("{prefix}-many");
+    store
+        .create(
+            &Session::new(id3.clone(), "alice".into(), "/d".into(), 1, 0, None, 1000),
+            &[],
+        )
+        .await
+        .expect("create many");
+    store
+        .record(&id3, &result("m/0.pdf", &["A"], false))
+        .await
+        .expect("one");
+    let batch = vec![
+        result("m/0.pdf", &["A"], false),
+        result("m/1.pdf", &["A"], false),
+        result("m/2.pdf", &[], true),
+        result("m/1.pdf", &["A"], false),
+        result("m/3.pdf", &[], false),
+    ];
+    let done = store.record_many(&id3, &batch).await.expect("many");
+    assert_eq!(done.inserted, vec![false, true, true, false, true]);
+    assert_eq!(
+        (
+            done.session.processed,
+            done.session.matches,
+            done.session.errors
+        ),
+        (4, 2, 1)
+    );
+    let again = store.record_many(&id3, &batch).await.expect("many again");
+    assert_eq!(again.inserted, vec![false; 5]);
+    assert_eq!(again.session.processed, 4);
+    let mut handles = vec![];
+    for w in 0..4usize {
+        let (store, id3) = (store.clone(), id3.clone());
+        // Writer w: files w*5 .. w*5+10, so each file is in two writers' sets.
+        let set: Vec<FileResult> = (w * 5..w * 5 + 10)
+            .map(|i| result(&format!("race/{i:02}.pdf"), &["B"], false))
+            .collect();
+        handles.push(tokio::spawn(async move {
+            store.record_many(&id3, &set).await.map(|d| d.inserted)
+        }));
+    }
+    let mut counted = 0;
+    for h in handles {
+        counted += h
+            .await
+            .expect("join")
+            .expect("race")
+            .iter()
+            .filter(|i| **i)
+            .count();
+    }
+    assert_eq!(counted, 25);
+    let large: Vec<FileResult> = (0..RECORD_MAX + 31)
+        .map(|i| result(&format!("large/{i:03}.pdf"), &[], false))
+        .collect();
+    let done = store.record_many(&id3, &large).await.expect("large");
+    assert!(done.inserted.iter().all(|i| *i));
+    assert_eq!(done.session.processed, 4 + 25 + RECORD_MAX as u64 + 31);
+    assert_eq!(
+        store.record_many(&format!("{prefix}-nobody"), &batch).await,
+        Err(StoreError::NotFound(format!("{prefix}-nobody")))
+    );
+
     // All processed but listing not done: no finalize.
     assert!(!store.try_begin_finalize(&id, 2000).await.expect("not yet"));
     assert!(matches!(

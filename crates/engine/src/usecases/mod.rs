@@ -37,6 +37,9 @@ pub use uploads::{UploadQuota, MAX_TARGETS_UPLOAD, UPLOAD_LINK_S};
 
 /// Files per queue message (an SQS batch entry holds paths only).
 pub const FILES_PER_JOB: usize = 10;
+
+/// The longest a read file's result waits to be recorded with the next ones of its job.
+const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Receives after which a job's files are recorded as errors (the dead-letter rule).
 pub const MAX_RECEIVES: u32 = 5;
 const PROGRESS_INTERVAL_MS: u64 = 250;

@@ -12,7 +12,7 @@ use isoscan_core::result::{FileRef, FileResult, Outcome};
 use isoscan_core::targets::TargetList;
 use isoscan_core::text::DocText;
 
-use super::{Engine, EngineError, FILES_PER_JOB, MAX_RECEIVES, PROGRESS_INTERVAL_MS};
+use super::{Engine, EngineError, FILES_PER_JOB, MAX_RECEIVES, PROGRESS_INTERVAL_MS, RECORD_WAIT};
 use crate::ports::*;
 
 /// A request to scan.
@@ -257,22 +257,36 @@ impl Engine {
         }
     }
 
-    /// Records a result once and tells the clients; the session as the write left it. The
-    /// file's own message goes out before the result is counted, so it always precedes
-    /// COMPLETE (a redelivered file's message may go out again; clients deduplicate by seq).
+    /// Records a result once and tells the clients; the session as the write left it.
     async fn record(&self, s: &Session, result: FileResult) -> Result<Session, EngineError> {
-        if let Some(msg) = ServerMessage::for_result(&result) {
+        self.announce(s, &result).await?;
+        self.record_all(s, &[result]).await
+    }
+
+    /// A file's own message, sent before its result is counted, so that it always precedes
+    /// COMPLETE (a redelivered file's message may go out again; clients deduplicate by seq).
+    async fn announce(&self, s: &Session, result: &FileResult) -> Result<(), EngineError> {
+        if let Some(msg) = ServerMessage::for_result(result) {
             self.emit(&s.id, msg).await?;
         }
-        let now = match self.ports.sessions.record(&s.id, &result).await? {
-            Recorded::Inserted(now) => now,
-            Recorded::Duplicate(now) => {
-                // A redelivery of the last file: the attempt that counted it may have stopped
-                // before finalization began.
-                self.finalize_if_done(&now).await?;
-                return Ok(now);
-            }
-        };
+        Ok(())
+    }
+
+    /// Records announced results in one write; PROGRESS when due, finalization when every
+    /// file is in. The session as the write left it.
+    async fn record_all(
+        &self,
+        s: &Session,
+        results: &[FileResult],
+    ) -> Result<Session, EngineError> {
+        let done = self.ports.sessions.record_many(&s.id, results).await?;
+        let now = done.session;
+        if !done.inserted.contains(&true) {
+            // Redeliveries only: the attempt that counted the last file may have stopped
+            // before finalization began.
+            self.finalize_if_done(&now).await?;
+            return Ok(now);
+        }
         let last = now.all_processed();
         if last
             || self
@@ -323,12 +337,23 @@ impl Engine {
     ) -> Result<Vec<FileRef>, EngineError> {
         let mut s = self.session(session_id).await?;
         let mut redelivered = false;
+        // Results read and announced, not yet recorded: written together when the batch ends,
+        // or once the oldest has waited RECORD_WAIT (progress stays live on slow files, and a
+        // cancel is seen that often).
+        let mut held: Vec<FileResult> = vec![];
+        let mut held_since = Instant::now();
         for (i, file) in files.iter().enumerate() {
+            if !held.is_empty() && held_since.elapsed() >= RECORD_WAIT {
+                s = self.record_all(&s, &std::mem::take(&mut held)).await?;
+            }
             if s.status != SessionStatus::Running {
                 // Cancelled or failed: the files are dropped.
                 return Ok(vec![]);
             }
             if start_before.is_some_and(|t| Instant::now() >= t) {
+                if !held.is_empty() {
+                    self.record_all(&s, &held).await?;
+                }
                 return Ok(files[i..].to_vec());
             }
             if self
@@ -348,9 +373,27 @@ impl Engine {
                     },
                 }
             } else {
-                self.scan_file(&s, file).await?
+                match self.scan_file(&s, file).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // The job comes back; what was read meanwhile need not be read again.
+                        if !held.is_empty() {
+                            if let Err(r) = self.record_all(&s, &held).await {
+                                tracing::warn!(error = %r, "cannot record the files read");
+                            }
+                        }
+                        return Err(e);
+                    }
+                }
             };
-            s = self.record(&s, result).await?;
+            self.announce(&s, &result).await?;
+            if held.is_empty() {
+                held_since = Instant::now();
+            }
+            held.push(result);
+        }
+        if !held.is_empty() {
+            self.record_all(&s, &held).await?;
         }
         if redelivered {
             // Every file was in already: the attempt that recorded the last may have stopped

@@ -86,26 +86,38 @@ impl SessionStore for SqliteState {
         .await
     }
 
-    async fn record(&self, id: &str, result: &FileResult) -> Result<Recorded, StoreError> {
+    async fn record_many(
+        &self,
+        id: &str,
+        results: &[FileResult],
+    ) -> Result<RecordedMany, StoreError> {
         let id = id.to_string();
-        let r = result.clone();
+        let results = results.to_vec();
         self.tx(move |t| {
             let mut s = load(t, &id)?;
-            let body = serde_json::to_string(&r).map_err(unavailable)?;
-            let n = t
-                .execute(
-                    "INSERT OR IGNORE INTO results (session, path, body) VALUES (?1, ?2, ?3)",
-                    params![id, r.file.path, body],
-                )
-                .map_err(unavailable)?;
-            if n == 0 {
-                return Ok(Recorded::Duplicate(s));
+            let mut inserted = Vec::with_capacity(results.len());
+            for r in &results {
+                let body = serde_json::to_string(r).map_err(unavailable)?;
+                let n = t
+                    .execute(
+                        "INSERT OR IGNORE INTO results (session, path, body) VALUES (?1, ?2, ?3)",
+                        params![id, r.file.path, body],
+                    )
+                    .map_err(unavailable)?;
+                if n > 0 {
+                    s.processed += 1;
+                    s.matches += u64::from(r.is_match());
+                    s.errors += u64::from(r.is_error());
+                }
+                inserted.push(n > 0);
             }
-            s.processed += 1;
-            s.matches += u64::from(r.is_match());
-            s.errors += u64::from(r.is_error());
-            save(t, &s)?;
-            Ok(Recorded::Inserted(s))
+            if inserted.contains(&true) {
+                save(t, &s)?;
+            }
+            Ok(RecordedMany {
+                inserted,
+                session: s,
+            })
         })
         .await
     }
