@@ -368,23 +368,23 @@ async fn write_units(
         );
         p99.insert(kind.clone(), at(0.99));
     }
-    // Per file: its result and the session's counters in one transaction (2 × 2 units), the
-    // PROGRESS claim (1); per match: the counter's ADD and the event (1 + 1). Units by p99
-    // size: an item over 1 KB costs one unit per KB.
+    // Per file: its result, in a transaction (2 units a KB); per job of FILES_PER_JOB files:
+    // the session's counters in that transaction (2) and the PROGRESS claim (1); per match:
+    // the counter's ADD and the event (1 + 1). Units by p99 size: one a KB.
     let wu = |kind: &str| {
         p99.get(kind)
-            .map(|b| b.div_ceil(1024).max(1) as u64)
-            .unwrap_or(1)
+            .map(|b| b.div_ceil(1024).max(1) as f64)
+            .unwrap_or(1.0)
     };
-    let per_file = 2 * (wu("R") + wu("META")) + wu("META");
+    let job = isoscan_engine::FILES_PER_JOB as f64;
+    let per_file = 2.0 * wu("R") + 3.0 * wu("META") / job;
     let per_match = wu("SEQ") + wu("E");
-    let total = per_file * files + per_match * matches;
+    let total = per_file * files as f64 + per_match * matches as f64;
     println!(
-        "write units: {per_file} a file, {} more a match; this scan {total} ({:.1} a file): \
-         one partition key's 1,000 units a second carry about {:.0} files a second",
-        per_match,
-        total as f64 / files as f64,
-        1000.0 * files as f64 / total as f64
+        "write units: {per_file:.1} a file, {per_match} more a match; this scan {total:.0} \
+         ({:.1} a file): one partition key's 1,000 units a second carry about {:.0} files a second",
+        total / files as f64,
+        1000.0 * files as f64 / total
     );
     Ok(())
 }
