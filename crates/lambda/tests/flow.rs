@@ -1683,3 +1683,93 @@ async fn a_file_over_the_workers_limit_is_a_file_error_that_says_the_limit() {
         "{reasons:?}"
     );
 }
+
+/// 50,000 codes on DynamoDB: the list uploaded as a workbook, as the dashboard sends a list
+/// of more than 88 KiB; COMPLETE and a reload's SYNC_STATE each fit API Gateway's frame with
+/// the full counts, and the report's `Codes` sheet has every code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_thousand_codes_complete_on_dynamodb_in_messages_that_fit() {
+    use isoscan_core::protocol::{COMPLETE_CODES_MAX, MESSAGE_MAX};
+    let r = rig().await;
+    let c = alice(&r, "codes").await;
+    let (drawings, some) = upload_drawings(&r, 10).await;
+    let mut codes = some.clone();
+    codes.extend((codes.len()..50_000).map(|i| format!("ZZ-{i:05}")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let book = dir.path().join("codes.xlsx");
+    isoscan_pdfgen::write_xlsx(&book, &codes).expect("workbook");
+    let uploads = S3Uploads {
+        bucket: r.bucket.clone(),
+    };
+    let list = uploads
+        .create(&UploadMeta {
+            owner: "alice".into(),
+            purpose: UploadPurpose::Targets,
+            announced: 1,
+        })
+        .await
+        .expect("upload");
+    put_upload_file(&r, &list, "codes.xlsx", std::fs::read(&book).expect("read")).await;
+    r.dep
+        .message(
+            &c,
+            &json!({"action": "start_scan", "drive_link": format!("upload:{drawings}"),
+                    "targets_upload": list})
+            .to_string(),
+        )
+        .await
+        .expect("start");
+    let session = session_of(&r, &c).await;
+    let (complete, _) = run_to_the_end(&r, &session).await;
+    let ServerMessage::Complete {
+        codes_found,
+        codes_not_found,
+        codes_found_count,
+        codes_not_found_count,
+        codes_truncated,
+        ..
+    } = &complete
+    else {
+        unreachable!()
+    };
+    assert_eq!(codes_found_count + codes_not_found_count, 50_000);
+    assert!(*codes_found_count > 0 && *codes_not_found_count >= 50_000 - some.len() as u64);
+    assert!(codes_truncated);
+    assert!(codes_found.len() <= COMPLETE_CODES_MAX);
+    assert_eq!(codes_not_found.len(), COMPLETE_CODES_MAX);
+    // What the connection was sent: COMPLETE among them, every one within the frame.
+    let sent = posted(&c).await;
+    assert!(
+        sent.iter().any(|m| m["type"] == "COMPLETE"),
+        "no COMPLETE posted"
+    );
+    for m in &sent {
+        let len = m.to_string().len();
+        assert!(len <= MESSAGE_MAX, "{} of {len} bytes", m["type"]);
+    }
+    let sync = reload_as_the_original(&r, &session).await;
+    assert!(sync.to_string().len() <= MESSAGE_MAX);
+    assert_eq!(
+        sync["session"]["codes_not_found_count"],
+        *codes_not_found_count
+    );
+    assert_eq!(sync["session"]["codes_truncated"], true);
+    let bytes = r
+        .bucket
+        .client
+        .get_object()
+        .bucket(&r.bucket.name)
+        .key(format!("reports/{session}.xlsx"))
+        .send()
+        .await
+        .expect("report")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Reader::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let rows = calamine::Reader::worksheet_range(&mut wb, "Codes").expect("sheet");
+    assert_eq!(rows.height(), 50_001);
+}
