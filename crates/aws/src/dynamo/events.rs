@@ -87,26 +87,17 @@ impl DynamoStore {
         for _ in 0..RESERVE_TRIES {
             let seq = self.reserve(session_id).await?;
             let env = envelope(session_id, seq, message);
-            let body = serde_json::to_string(&env).map_err(unavailable)?;
-            let r = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(event_item(session_id, seq, body)))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            match r {
-                Ok(_) => return Ok(Some(env)),
+            match self.put_new_event(&env).await {
+                Ok(true) => return Ok(Some(env)),
                 // A reader took this seq for a hole: this event goes under another.
-                Err(e) if e.as_service_error().is_some_and(is_condition_failure) => continue,
+                Ok(false) => continue,
                 Err(e) => {
                     // Filled now, readers need not wait for the hole; if the write landed
                     // after all, the fill finds it and changes nothing.
                     if let Err(f) = self.fill(session_id, seq).await {
                         tracing::warn!(session = session_id, seq, error = %f, "cannot fill a seq");
                     }
-                    return Err(unavailable(crate::describe(&e)));
+                    return Err(e);
                 }
             }
         }
@@ -156,41 +147,45 @@ impl DynamoStore {
             errors,
         };
         let env = envelope(session_id, seq, &message);
-        let body = serde_json::to_string(&env).map_err(unavailable)?;
+        if self.put_new_event(&env).await? {
+            tracing::info!(
+                session = session_id,
+                seq,
+                "filled a seq whose event never came"
+            );
+            return Ok(env);
+        }
+        // The event came after all.
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk(session_id))
+            .key("sk", s(event_key(seq)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(crate::describe(&e)))?;
+        let item = got
+            .item()
+            .ok_or_else(|| unavailable(format!("event {seq} of {session_id} vanished")))?;
+        parse_event(item)
+    }
+
+    /// Writes `env` at its seq unless an event is there: `false` then.
+    async fn put_new_event(&self, env: &Envelope) -> Result<bool, StoreError> {
+        let body = serde_json::to_string(env).map_err(unavailable)?;
         let r = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(event_item(session_id, seq, body)))
+            .set_item(Some(event_item(&env.session_id, env.seq, body)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match r {
-            Ok(_) => {
-                tracing::info!(
-                    session = session_id,
-                    seq,
-                    "filled a seq whose event never came"
-                );
-                Ok(env)
-            }
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => {
-                // The event came after all.
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", pk(session_id))
-                    .key("sk", s(event_key(seq)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(crate::describe(&e)))?;
-                let item = got
-                    .item()
-                    .ok_or_else(|| unavailable(format!("event {seq} of {session_id} vanished")))?;
-                parse_event(item)
-            }
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
             Err(e) => Err(unavailable(crate::describe(&e))),
         }
     }
